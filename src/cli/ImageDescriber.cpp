@@ -1,0 +1,158 @@
+// ImageDescriber: what `cryo show` prints about an image, as text for people or JSON for scripts.
+#include "cli/ImageDescriber.h"
+
+#include <sys/mman.h>
+
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "image/ImageFormat.h"
+
+namespace cryo {
+
+namespace {
+
+std::string protString(uint32_t prot, bool shared) {
+  std::string s;
+  s += (prot & PROT_READ) ? 'r' : '-';
+  s += (prot & PROT_WRITE) ? 'w' : '-';
+  s += (prot & PROT_EXEC) ? 'x' : '-';
+  s += shared ? 's' : 'p';
+  return s;
+}
+
+std::map<uint64_t, uint64_t> pagesPerVma(const img::Process& p) {
+  std::map<uint64_t, uint64_t> out;
+  int vi = 0;
+  for (const auto& run : p.pages()) {
+    if (run.kind() != img::PageRun::DATA) continue;
+    while (vi < p.vmas_size() && p.vmas(vi).end() <= run.vaddr()) ++vi;
+    if (vi < p.vmas_size()) out[p.vmas(vi).start()] += run.nr_pages();
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
+  using nlohmann::json;
+  const auto& m = image.manifest();
+  json j;
+  j["image_id"] = m.image_id();
+  j["format_version"] = image::kFormatVersion;
+  j["cryo_version"] = m.cryo_version();
+  j["arch"] = m.arch();
+  j["kernel"] = m.kernel_release();
+  j["host"] = m.hostname();
+  j["created_unix_ns"] = m.created_unix_ns();
+  j["parent"] = m.has_parent() ? json(m.parent().image_id()) : json(nullptr);
+  j["freeze_us"] = m.freeze_us();
+  j["dump_us"] = m.dump_us();
+  j["pages_stored"] = m.pages_stored();
+  uint64_t bytes = 0;
+  for (const auto& f : m.files()) bytes += f.size();
+  j["image_bytes"] = bytes;
+  j["processes"] = json::array();
+  for (const auto& p : image.tree().processes()) {
+    json pj;
+    pj["pid"] = p.pid();
+    pj["ppid"] = p.ppid();
+    pj["pgid"] = p.pgid();
+    pj["sid"] = p.sid();
+    pj["comm"] = p.comm();
+    pj["cmdline"] = json(std::vector<std::string>(p.cmdline().begin(), p.cmdline().end()));
+    pj["exe"] = p.mm().exe_path();
+    auto perVma = pagesPerVma(p);
+    pj["vmas"] = json::array();
+    for (const auto& v : p.vmas()) {
+      json vj;
+      vj["start"] = fmt::format("{:#x}", v.start());
+      vj["end"] = fmt::format("{:#x}", v.end());
+      vj["size"] = v.end() - v.start();
+      vj["prot"] = protString(v.prot(), v.shared());
+      vj["kind"] = img::Vma::Kind_Name(v.kind());
+      vj["path"] = v.path();
+      vj["pages_stored"] = perVma.count(v.start()) ? perVma[v.start()] : 0;
+      pj["vmas"].push_back(vj);
+    }
+    pj["threads"] = json::array();
+    for (const auto& t : p.threads()) {
+      json tj;
+      tj["tid"] = t.tid();
+      tj["comm"] = t.comm();
+      tj["in_syscall"] = t.in_syscall();
+      tj["pending_signals"] = t.pending_size();
+      pj["threads"].push_back(tj);
+    }
+    std::map<uint32_t, const img::FileDescription*> files;
+    for (const auto& f : p.files()) files[f.id()] = &f;
+    pj["fds"] = json::array();
+    for (const auto& fd : p.fds()) {
+      json fj;
+      fj["fd"] = fd.fd();
+      fj["cloexec"] = fd.cloexec();
+      if (auto it = files.find(fd.description()); it != files.end()) {
+        fj["kind"] = img::FileDescription::Kind_Name(it->second->kind());
+        fj["path"] = it->second->path().empty() ? it->second->description() : it->second->path();
+        fj["pos"] = it->second->pos();
+      }
+      pj["fds"].push_back(fj);
+    }
+    pj["sigactions"] = p.sigactions_size();
+    pj["shared_pending_signals"] = p.shared_pending_size();
+    j["processes"].push_back(pj);
+  }
+  // The root process's fields also at top level, for scripts that expect one process.
+  if (!j["processes"].empty())
+    for (auto& [k, v] : j["processes"][0].items()) j[k] = v;
+  return j;
+}
+
+std::string ImageDescriber::toText(const ImageReader& image) {
+  nlohmann::json j = toJson(image);
+  std::ostringstream o;
+  o << fmt::format("image {} (format {}, cryo {}, {} on {}, kernel {})\n",
+                   j["image_id"].get<std::string>(), j["format_version"].get<uint32_t>(),
+                   j["cryo_version"].get<std::string>(), j["arch"].get<std::string>(),
+                   j["host"].get<std::string>(), j["kernel"].get<std::string>());
+  o << fmt::format("parent: {}\n", j["parent"].is_null() ? "none (full checkpoint)"
+                                                         : j["parent"].get<std::string>());
+  o << fmt::format("size: {} bytes, {} pages stored; frozen {} us, dump took {} us\n",
+                   j["image_bytes"].get<uint64_t>(), j["pages_stored"].get<uint64_t>(),
+                   j["freeze_us"].get<uint64_t>(), j["dump_us"].get<uint64_t>());
+  for (const auto& p : j["processes"]) {
+    o << fmt::format("process {} ({}) ppid {} pgid {} sid {} exe {}\n", p["pid"].get<int>(),
+                     p["comm"].get<std::string>(), p["ppid"].get<int>(), p["pgid"].get<int>(),
+                     p["sid"].get<int>(), p["exe"].get<std::string>());
+    o << fmt::format("  threads ({}):\n", p["threads"].size());
+    for (const auto& t : p["threads"])
+      o << fmt::format("    tid {:<8} {:<16} {}{}\n", t["tid"].get<int>(),
+                       t["comm"].get<std::string>(),
+                       t["in_syscall"].get<int64_t>() >= 0
+                           ? fmt::format("in syscall {}", t["in_syscall"].get<int64_t>())
+                           : std::string("running"),
+                       t["pending_signals"].get<int>() ? fmt::format(", {} signals pending",
+                                                                     t["pending_signals"].get<int>())
+                                                       : std::string());
+    o << fmt::format("  mappings ({}):\n", p["vmas"].size());
+    for (const auto& v : p["vmas"])
+      o << fmt::format("    {}-{} {} {:>10} KiB {:>8} pages stored  {} {}\n",
+                       v["start"].get<std::string>(), v["end"].get<std::string>(),
+                       v["prot"].get<std::string>(), v["size"].get<uint64_t>() / 1024,
+                       v["pages_stored"].get<uint64_t>(), v["kind"].get<std::string>(),
+                       v["path"].get<std::string>());
+    o << fmt::format("  fds ({}):\n", p["fds"].size());
+    for (const auto& f : p["fds"])
+      o << fmt::format("    {:>4} {:<12} {} {}\n", f["fd"].get<int>(),
+                       f.contains("kind") ? f["kind"].get<std::string>() : "?",
+                       f.contains("path") ? f["path"].get<std::string>() : "",
+                       f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>()) : "");
+    o << fmt::format("  signal handlers: {}, process-wide pending signals: {}\n",
+                     p["sigactions"].get<int>(), p["shared_pending_signals"].get<int>());
+  }
+  return o.str();
+}
+
+}  // namespace cryo

@@ -1,0 +1,15 @@
+// FaultPoint: named places where tests make cryo fail on purpose (CRYO_FAULT=<name>), to prove
+// that a failure at that point loses nothing.
+#pragma once
+
+#include <string_view>
+
+namespace cryo {
+
+class FaultPoint {
+ public:
+  // Throws Error("injected fault at <name>") when CRYO_FAULT names this point.
+  static void hit(std::string_view name);
+};
+
+}  // namespace cryo

@@ -1,0 +1,124 @@
+// Kernel UAPI newer than Debian 12's headers (6.1): the one place such definitions live.
+#pragma once
+
+#include <linux/types.h>
+#include <linux/fs.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <cstdint>
+
+// ---- PAGEMAP_SCAN (Linux 6.7) -------------------------------------------------------------
+#ifndef PAGEMAP_SCAN
+#define PAGE_IS_WPALLOWED (1ULL << 0)
+#define PAGE_IS_WRITTEN (1ULL << 1)
+#define PAGE_IS_FILE (1ULL << 2)
+#define PAGE_IS_PRESENT (1ULL << 3)
+#define PAGE_IS_SWAPPED (1ULL << 4)
+#define PAGE_IS_PFNZERO (1ULL << 5)
+#define PAGE_IS_HUGE (1ULL << 6)
+#define PAGE_IS_SOFT_DIRTY (1ULL << 7)
+
+struct page_region {
+  __u64 start;
+  __u64 end;
+  __u64 categories;
+};
+
+#define PM_SCAN_WP_MATCHING (1ULL << 0)
+#define PM_SCAN_CHECK_WPASYNC (1ULL << 1)
+
+struct pm_scan_arg {
+  __u64 size;
+  __u64 flags;
+  __u64 start;
+  __u64 end;
+  __u64 walk_end;
+  __u64 vec;
+  __u64 vec_len;
+  __u64 max_pages;
+  __u64 category_inverted;
+  __u64 category_mask;
+  __u64 category_anyof_mask;
+  __u64 return_mask;
+};
+
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+// ---- userfaultfd features newer than 6.1 ---------------------------------------------------
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_POISON
+#define UFFD_FEATURE_POISON (1 << 14)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1 << 16)
+#endif
+
+// ---- ptrace ------------------------------------------------------------------------------
+// PTRACE_GET_RSEQ_CONFIGURATION itself comes from <sys/ptrace.h> (glibc 2.36 names it).
+struct cryo_ptrace_rseq_configuration {
+  __u64 rseq_abi_pointer;
+  __u32 rseq_abi_size;
+  __u32 signature;
+  __u32 flags;
+  __u32 pad;
+};
+
+// ---- syscall numbers that glibc 2.36 may not name ------------------------------------------
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+#ifndef __NR_rseq
+#define __NR_rseq 334
+#endif
+
+// ---- clone3 argument block (set_tid needs the 5.5 layout) ----------------------------------
+struct cryo_clone_args {
+  __u64 flags;
+  __u64 pidfd;
+  __u64 child_tid;
+  __u64 parent_tid;
+  __u64 exit_signal;
+  __u64 stack;
+  __u64 stack_size;
+  __u64 tls;
+  __u64 set_tid;
+  __u64 set_tid_size;
+  __u64 cgroup;
+};
+
+// ---- kernel-internal errno values visible to a tracer at a syscall stop --------------------
+namespace cryo::kernel {
+inline constexpr long kERESTARTSYS = 512;
+inline constexpr long kERESTARTNOINTR = 513;
+inline constexpr long kERESTARTNOHAND = 514;
+inline constexpr long kERESTART_RESTARTBLOCK = 516;
+}  // namespace cryo::kernel
+
+// ---- sched_getattr/sched_setattr argument (linux/sched/types.h clashes with <sched.h>) -----
+struct cryo_sched_attr {
+  __u32 size;
+  __u32 sched_policy;
+  __u64 sched_flags;
+  __s32 sched_nice;
+  __u32 sched_priority;
+  __u64 sched_runtime;
+  __u64 sched_deadline;
+  __u64 sched_period;
+  __u32 sched_util_min;
+  __u32 sched_util_max;
+};

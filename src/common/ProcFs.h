@@ -1,0 +1,61 @@
+// ProcFs: typed readers for the /proc files cryo needs (maps, smaps flags, stat, status, fds).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cryo {
+
+struct MapsEntry {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool read = false, write = false, exec = false, shared = false;
+  uint64_t offset = 0;
+  uint32_t devMajor = 0, devMinor = 0;
+  uint64_t inode = 0;
+  std::string path;                 // "" for anonymous, "[heap]", "/usr/lib/..." ...
+  std::set<std::string> vmFlags;    // from smaps: "gd", "nr", "dc", ...
+  uint64_t size() const { return end - start; }
+  bool hasFlag(const char* f) const { return vmFlags.count(f) != 0; }
+  bool deleted() const;             // path ends in " (deleted)"
+};
+
+struct ProcStat {
+  char state = '?';
+  pid_t ppid = 0, pgrp = 0, session = 0;
+  int64_t numThreads = 0;
+  uint64_t startTime = 0;
+  uint64_t startCode = 0, endCode = 0, startStack = 0;
+  uint64_t startData = 0, endData = 0, startBrk = 0;
+  uint64_t argStart = 0, argEnd = 0, envStart = 0, envEnd = 0;
+  int exitSignal = 0;
+  std::string comm;
+};
+
+class ProcFs {
+ public:
+  static std::string path(pid_t pid, const std::string& rest);
+  static std::string readFile(const std::string& path);           // throws with the path
+  static std::optional<std::string> tryReadFile(const std::string& path);
+  static std::string readLink(const std::string& path);           // throws with the path
+
+  static std::vector<MapsEntry> maps(pid_t pid, bool withVmFlags);
+  static ProcStat stat(pid_t pid);
+  // "Key:\tvalue" lines of /proc/PID/status (or /proc/PID/task/TID/status).
+  static std::map<std::string, std::string> status(const std::string& statusPath);
+  static std::vector<pid_t> threads(pid_t pid);                   // sorted, main thread first
+  static std::vector<int> fds(pid_t pid);                         // sorted
+  static std::map<std::string, std::string> fdInfo(pid_t pid, int fd);
+  static std::vector<pid_t> children(pid_t pid);                  // of all threads
+  static bool exists(pid_t pid);
+  // One line for error messages: "pid 42 (name, state S)" or "pid 42 (zombie of ...)".
+  static std::string describe(pid_t pid);
+};
+
+}  // namespace cryo

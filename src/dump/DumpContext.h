@@ -1,0 +1,65 @@
+// DumpContext: what collectors share while one process is frozen: the process's threads,
+// its memory, injected syscalls per thread, a scratch area, the page store, fds via pidfd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ProcFs.h"
+#include "common/UniqueFd.h"
+#include "image/PageWriter.h"
+#include "inject/ProcessFreezer.h"
+#include "inject/RemoteMemory.h"
+#include "inject/RemoteScratch.h"
+#include "inject/RemoteSyscalls.h"
+
+namespace cryo {
+
+struct DumpOptions {
+  bool leaveRunning = false;
+};
+
+class DumpContext {
+ public:
+  DumpContext(ProcessFreezer& freezer, PageWriter& pages, const DumpOptions& opts);
+  DumpContext(const DumpContext&) = delete;
+  DumpContext& operator=(const DumpContext&) = delete;
+  ~DumpContext();
+
+  pid_t pid() const { return freezer_.pid(); }
+  ProcessFreezer& freezer() { return freezer_; }
+  RemoteMemory& memory() { return mem_; }
+  PageWriter& pages() { return pages_; }
+  const DumpOptions& options() const { return opts_; }
+
+  // Injected syscalls in thread `tid` (settled on first use, put back by finish()).
+  RemoteSyscalls& syscalls(pid_t tid);
+  RemoteSyscalls& leaderSyscalls() { return syscalls(pid()); }
+  // A scratch area inside the process for syscall arguments (created on first use).
+  RemoteScratch& scratch();
+  // The process's mappings as they were before cryo touched anything (smaps, with VmFlags).
+  const std::vector<MapsEntry>& maps() const { return maps_; }
+  // A duplicate, in cryo, of the process's file descriptor `fd` (pidfd_getfd).
+  UniqueFd takeFd(int fd);
+
+  // Puts every thread's registers and signal mask back and removes the scratch area.
+  void finish();
+
+ private:
+  ProcessFreezer& freezer_;
+  PageWriter& pages_;
+  DumpOptions opts_;
+  RemoteMemory mem_;
+  uint64_t site_ = 0;
+  std::vector<MapsEntry> maps_;
+  std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;
+  std::unique_ptr<RemoteScratch> scratch_;
+  UniqueFd pidfd_;
+};
+
+}  // namespace cryo

@@ -1,0 +1,106 @@
+// Dumper: takes one checkpoint of a process: freeze, run every collector, thaw or kill, and
+// publish the image atomically. Any failure leaves the process running as it was.
+#include "dump/Dumper.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/Error.h"
+#include "common/FaultPoint.h"
+#include "common/ProcFs.h"
+#include "dump/CollectorRegistry.h"
+#include "image/ImageWriter.h"
+
+namespace cryo {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t usSince(Clock::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
+}
+
+void fillIdentity(pid_t pid, img::Process& p) {
+  ProcStat st = ProcFs::stat(pid);
+  p.set_pid(pid);
+  p.set_ppid(st.ppid);
+  p.set_pgid(st.pgrp);
+  p.set_sid(st.session);
+  p.set_comm(st.comm);
+  std::string cmd = ProcFs::tryReadFile(ProcFs::path(pid, "cmdline")).value_or("");
+  std::string arg;
+  for (char c : cmd) {
+    if (c == '\0') {
+      p.add_cmdline(arg);
+      arg.clear();
+    } else {
+      arg += c;
+    }
+  }
+  if (!arg.empty()) p.add_cmdline(arg);
+}
+
+}  // namespace
+
+DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& opts) {
+  auto start = Clock::now();
+  if (pid <= 0 || !ProcFs::exists(pid)) fail("no process with pid {}", pid);
+  ImageWriter writer(dir);  // checks the destination before the task is touched
+  img::Tree tree;
+  tree.set_root_pid(pid);
+  img::Process& proc = *tree.add_processes();
+
+  ProcessFreezer freezer(pid);
+  auto frozenAt = freezer.frozenAt();
+  FaultPoint::hit("dump-after-freeze");
+  fillIdentity(pid, proc);
+  {
+    DumpContext ctx(freezer, writer.pages(), opts);
+    for (auto& c : CollectorRegistry::all()) {
+      try {
+        c->collect(ctx, proc);
+      } catch (const Error& e) {
+        throw Error(fmt::format("dump of pid {} failed ({} state): {}", pid, c->name(), e.what()));
+      }
+    }
+    FaultPoint::hit("dump-after-memory");
+    ctx.finish();
+  }
+
+  DumpResult res;
+  img::Manifest manifest;
+  if (opts.leaveRunning) {
+    freezer.thaw();
+    res.freezeUs = usSince(frozenAt);
+  }
+  uint64_t pages = 0;
+  for (const auto& r : proc.pages())
+    if (r.kind() == img::PageRun::DATA) pages += r.nr_pages();
+  manifest.set_cryo_version(CRYO_VERSION);
+  manifest.set_arch(CRYO_ARCH);
+  utsname u{};
+  ::uname(&u);
+  manifest.set_kernel_release(u.release);
+  manifest.set_hostname(u.nodename);
+  manifest.set_root_pid(pid);
+  manifest.set_pages_stored(pages);
+  if (!opts.leaveRunning) res.freezeUs = usSince(frozenAt);
+  manifest.set_freeze_us(res.freezeUs);
+  manifest.set_dump_us(usSince(start));
+  FaultPoint::hit("dump-before-commit");
+  writer.commit(tree, manifest);
+  if (!opts.leaveRunning) freezer.kill();
+  res.totalUs = usSince(start);
+  res.pages = pages;
+  res.bytes = writer.pages().bytes();
+  return res;
+}
+
+}  // namespace cryo

@@ -1,0 +1,26 @@
+// Dumper: takes one checkpoint of a process: freeze, run every collector, thaw or kill, and
+// publish the image atomically. Any failure leaves the process running as it was.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+
+#include "dump/DumpContext.h"
+
+namespace cryo {
+
+struct DumpResult {
+  uint64_t freezeUs = 0;
+  uint64_t totalUs = 0;
+  uint64_t pages = 0;
+  uint64_t bytes = 0;
+};
+
+class Dumper {
+ public:
+  static DumpResult run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& opts);
+};
+
+}  // namespace cryo

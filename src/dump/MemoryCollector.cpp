@@ -1,0 +1,165 @@
+// MemoryCollector: the address space of a frozen process: every mapping with its protections
+// and flags, the mm fields (brk, stack, arg/env areas, auxv, exe), and the pages that hold data.
+#include "dump/MemoryCollector.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/Error.h"
+#include "common/ProcFs.h"
+#include "common/UniqueFd.h"
+#include "dump/DumpContext.h"
+#include "dump/PageReader.h"
+#include "image/ImageFormat.h"
+
+namespace cryo {
+
+namespace {
+
+img::FileId fileIdOf(const struct stat& st) {
+  img::FileId id;
+  id.set_dev(st.st_dev);
+  id.set_ino(st.st_ino);
+  id.set_size(static_cast<uint64_t>(st.st_size));
+  id.set_mtime_ns(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec);
+  id.set_mode(st.st_mode);
+  return id;
+}
+
+std::string rangeName(const MapsEntry& m) {
+  return fmt::format("{:#x}-{:#x} {}", m.start, m.end, m.path.empty() ? "(anonymous)" : m.path);
+}
+
+}  // namespace
+
+void MemoryCollector::collect(DumpContext& ctx, img::Process& out) {
+  for (const MapsEntry& m : ctx.maps()) {
+    if (m.path == "[vsyscall]") continue;  // fixed by the kernel, present in every process
+    *out.add_vmas() = describe(ctx, m);
+  }
+  collectMm(ctx, out);
+  collectPages(ctx, out);
+}
+
+img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
+  img::Vma v;
+  v.set_start(m.start);
+  v.set_end(m.end);
+  v.set_prot((m.read ? PROT_READ : 0) | (m.write ? PROT_WRITE : 0) | (m.exec ? PROT_EXEC : 0));
+  v.set_shared(m.shared);
+  v.set_growsdown(m.hasFlag("gd"));
+  v.set_noreserve(m.hasFlag("nr"));
+  v.set_may_write(m.hasFlag("mw"));
+  v.set_locked(m.hasFlag("lo"));
+  if (m.hasFlag("hg")) v.add_madvise(MADV_HUGEPAGE);
+  if (m.hasFlag("nh")) v.add_madvise(MADV_NOHUGEPAGE);
+  if (m.hasFlag("dc")) v.add_madvise(MADV_DONTFORK);
+  if (m.hasFlag("dd")) v.add_madvise(MADV_DONTDUMP);
+  if (m.hasFlag("wf")) v.add_madvise(MADV_WIPEONFORK);
+  const std::string& p = m.path;
+  pid_t pid = ctx.pid();
+  if (p.empty()) {
+    v.set_kind(img::Vma::ANON);
+  } else if (p == "[heap]") {
+    v.set_kind(img::Vma::HEAP);
+  } else if (p == "[stack]") {
+    v.set_kind(img::Vma::STACK);
+  } else if (p == "[vdso]") {
+    v.set_kind(img::Vma::VDSO);
+  } else if (p == "[vvar]") {
+    v.set_kind(img::Vma::VVAR);
+  } else if (p == "[vvar_vclock]") {
+    v.set_kind(img::Vma::VVAR_VCLOCK);
+  } else if (p.rfind("[anon:", 0) == 0 && p.back() == ']') {
+    v.set_kind(img::Vma::ANON);
+    v.set_anon_name(p.substr(6, p.size() - 7));
+  } else if (p.rfind("[anon_shmem:", 0) == 0 && p.back() == ']') {
+    v.set_kind(img::Vma::ANON);
+    v.set_anon_name(p.substr(12, p.size() - 13));
+  } else if (p[0] == '[') {
+    fail("pid {}: mapping {} is not supported", pid, rangeName(m));
+  } else if (m.shared && m.inode != 0 && p.rfind("/dev/zero", 0) == 0) {
+    // A shared anonymous mapping shows as "/dev/zero (deleted)".
+    v.set_kind(img::Vma::ANON);
+  } else if (p.rfind("/memfd:", 0) == 0) {
+    fail("pid {}: mapping {}: memfd mappings are not supported yet", pid, rangeName(m));
+  } else if (p.rfind("/SYSV", 0) == 0) {
+    fail("pid {}: mapping {}: System V shared memory is not supported yet", pid, rangeName(m));
+  } else if (m.deleted()) {
+    fail("pid {}: mapping {}: the mapped file was deleted; cannot checkpoint it", pid,
+         rangeName(m));
+  } else {
+    // A mapped file: make sure the path still names the very file that is mapped.
+    struct stat mapped {}, named {};
+    std::string mf = ProcFs::path(pid, fmt::format("map_files/{:x}-{:x}", m.start, m.end));
+    if (::stat(mf.c_str(), &mapped) != 0) failErrno("pid {}: cannot stat {}", pid, mf);
+    if (::stat(p.c_str(), &named) != 0)
+      failErrno("pid {}: mapping {}: cannot stat the file", pid, rangeName(m));
+    if (mapped.st_dev != named.st_dev || mapped.st_ino != named.st_ino)
+      fail("pid {}: mapping {}: the path now names another file (replaced since it was mapped)",
+           pid, rangeName(m));
+    if (S_ISCHR(named.st_mode) && p == "/dev/zero") {
+      v.set_kind(img::Vma::ANON);  // private /dev/zero mapping = anonymous memory
+    } else if (!S_ISREG(named.st_mode)) {
+      fail("pid {}: mapping {}: only regular files can be mapped (device mappings are not "
+           "supported)",
+           pid, rangeName(m));
+    } else {
+      v.set_kind(img::Vma::FILE);
+      v.set_path(p);
+      v.set_pgoff(m.offset);
+      *v.mutable_file() = fileIdOf(named);
+    }
+  }
+  return v;
+}
+
+void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
+  pid_t pid = ctx.pid();
+  ProcStat st = ProcFs::stat(pid);
+  img::MmState* mm = out.mutable_mm();
+  mm->set_start_code(st.startCode);
+  mm->set_end_code(st.endCode);
+  mm->set_start_data(st.startData);
+  mm->set_end_data(st.endData);
+  mm->set_start_brk(st.startBrk);
+  mm->set_start_stack(st.startStack);
+  mm->set_arg_start(st.argStart);
+  mm->set_arg_end(st.argEnd);
+  mm->set_env_start(st.envStart);
+  mm->set_env_end(st.envEnd);
+  mm->set_brk(ctx.leaderSyscalls().call(SYS_brk, 0));
+  mm->set_auxv(ProcFs::readFile(ProcFs::path(pid, "auxv")));
+  std::string exe = ProcFs::readLink(ProcFs::path(pid, "exe"));
+  static const std::string kDeleted = " (deleted)";
+  if (exe.size() > kDeleted.size() && exe.compare(exe.size() - kDeleted.size(), kDeleted.size(),
+                                                  kDeleted) == 0)
+    fail("pid {}: its executable {} was deleted; cannot checkpoint it", pid, exe);
+  mm->set_exe_path(exe);
+  struct stat est {};
+  if (::stat(ProcFs::path(pid, "exe").c_str(), &est) != 0)
+    failErrno("pid {}: cannot stat its executable {}", pid, exe);
+  *mm->mutable_exe() = fileIdOf(est);
+}
+
+void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
+  PageReader reader(ctx.pid(), ctx.memory(), ctx.pages());
+  for (const img::Vma& v : out.vmas()) {
+    bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
+                v.kind() == img::Vma::STACK;
+    if (anon)
+      reader.addRange(v.start(), v.end(), v.shared() ? PageReader::kAnyPresent
+                                                     : PageReader::kAnonPresent);
+    else if (v.kind() == img::Vma::FILE && !v.shared())
+      reader.addRange(v.start(), v.end(), PageReader::kPrivateCopies);
+  }
+  reader.run(*out.mutable_pages());
+}
+
+}  // namespace cryo

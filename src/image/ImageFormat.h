@@ -1,0 +1,18 @@
+// ImageFormat: the constants that define an image on disk (magic, version, file names).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace cryo::image {
+
+inline constexpr char kMagic[8] = {'C', 'R', 'Y', 'O', 'I', 'M', 'G', '\n'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr std::string_view kManifestFile = "manifest";
+inline constexpr std::string_view kTreeFile = "tree.pb";
+inline constexpr std::string_view kPagesFile = "pages.img";
+inline constexpr uint64_t kPageSize = 4096;
+// Manifest file: magic(8) | version u32 LE | length u32 LE | Manifest protobuf | xxh3-64 LE
+inline constexpr size_t kManifestHeader = 16;
+
+}  // namespace cryo::image

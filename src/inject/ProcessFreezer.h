@@ -1,0 +1,39 @@
+// ProcessFreezer: holds every thread of one process frozen under ptrace, none running while
+// another is inspected; lets them all run on (or dies with them held) when released.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "inject/Tracee.h"
+
+namespace cryo {
+
+class ProcessFreezer {
+ public:
+  // Seizes and freezes all threads of `pid`; throws (leaving the process running) on failure.
+  explicit ProcessFreezer(pid_t pid);
+  ProcessFreezer(const ProcessFreezer&) = delete;
+  ProcessFreezer& operator=(const ProcessFreezer&) = delete;
+  // Detaches from every thread still held: the process runs on.
+  ~ProcessFreezer();
+
+  pid_t pid() const { return pid_; }
+  Tracee& leader() { return *threads_.front(); }
+  std::vector<std::unique_ptr<Tracee>>& threads() { return threads_; }
+  // Lets every thread run on from exactly where it was.
+  void thaw();
+  // Kills the process (SIGKILL) while it is still frozen and waits for its threads to go.
+  void kill();
+  std::chrono::steady_clock::time_point frozenAt() const { return frozenAt_; }
+
+ private:
+  pid_t pid_;
+  std::vector<std::unique_ptr<Tracee>> threads_;
+  std::chrono::steady_clock::time_point frozenAt_;
+};
+
+}  // namespace cryo

@@ -1,0 +1,127 @@
+// RemoteSyscalls: makes a stopped thread execute system calls on cryo's behalf (RAII: the
+// thread's registers and signal mask are put back when the object goes away).
+#include "inject/RemoteSyscalls.h"
+
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+
+#include <spdlog/spdlog.h>
+
+#include "common/Error.h"
+#include "common/ProcFs.h"
+#include "inject/RemoteMemory.h"
+
+namespace cryo {
+
+namespace {
+constexpr uint64_t kAllSignals = ~0ULL;
+}
+
+RemoteSyscalls::RemoteSyscalls(Tracee& thread, uint64_t site) : thread_(thread), site_(site) {
+  if (site_ == 0) fail("{}: no syscall instruction available for injection", thread.who());
+  original_ = thread_.regs();
+  // Settle: the first injected call runs with the thread's own signal mask so that a mask a
+  // syscall such as sigsuspend had swapped in is put back by the kernel. A signal that was due
+  // is delivered on the thread's original context and the thread is frozen again.
+  for (int attempt = 0;; ++attempt) {
+    long r = 0;
+    if (run(SYS_getpid, {}, r) == Outcome::kDone) break;
+    if (attempt > 100) fail("{}: cannot settle the thread (signal storm?)", thread.who());
+  }
+  sigmask_ = thread_.signalMask();
+  thread_.setSignalMask(kAllSignals);
+  settled_ = true;
+}
+
+RemoteSyscalls::~RemoteSyscalls() {
+  if (released_ || !thread_.attached()) return;
+  try {
+    thread_.setRegs(original_);
+    thread_.setSignalMask(sigmask_);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: could not put the thread back as it was: {}", thread_.who(), e.what());
+  }
+}
+
+RemoteSyscalls::Outcome RemoteSyscalls::run(long nr, const std::array<uint64_t, 6>& args,
+                                             long& result) {
+  Registers r = original_;
+  r.prepareSyscall(site_, nr, args);
+  spdlog::trace("{}: syscall {}({:#x}, {:#x}, {:#x}, {:#x}) at {:#x}", thread_.who(), nr, args[0],
+                args[1], args[2], args[3], site_);
+  if (stack_) r.setSp(stack_);
+  thread_.setRegs(r);
+  thread_.resume(PTRACE_SYSCALL);
+  bool entered = false;
+  for (;;) {
+    Stop s = thread_.wait();
+    switch (s.kind) {
+      case Stop::kSyscall:
+        if (!entered) {
+          entered = true;
+          thread_.resume(PTRACE_SYSCALL);
+          continue;
+        }
+        result = thread_.regs().result();
+        return Outcome::kDone;
+      case Stop::kEvent:
+        if (s.event == PTRACE_EVENT_CLONE || s.event == PTRACE_EVENT_FORK ||
+            s.event == PTRACE_EVENT_VFORK)
+          newTasks_.push_back(static_cast<pid_t>(thread_.eventMessage()));
+        thread_.resume(PTRACE_SYSCALL);
+        continue;
+      case Stop::kSignal:
+        if (!entered && !settled_) {
+          // Deliver the signal exactly as it would have been, on the original context.
+          thread_.setRegs(original_);
+          thread_.resume(PTRACE_CONT, s.signal);
+          thread_.freeze();
+          original_ = thread_.regs();
+          return Outcome::kSignalFirst;
+        }
+        fail("{}: unexpected {} during injected syscall {} (entered: {}, at {})", thread_.who(),
+             s.describe(), nr, entered, thread_.regs().describe());
+      case Stop::kGroupStop:
+        fail("{}: stopped by signal {} during injected syscall {}", thread_.who(), s.signal, nr);
+      case Stop::kExited:
+        fail("{}: {} during injected syscall {}", thread_.who(), s.describe(), nr);
+    }
+  }
+}
+
+long RemoteSyscalls::call(long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, uint64_t a5) {
+  long result = 0;
+  if (run(nr, {a0, a1, a2, a3, a4, a5}, result) != Outcome::kDone)
+    fail("{}: injected syscall {} interrupted by a signal", thread_.who(), nr);
+  return result;
+}
+
+uint64_t RemoteSyscalls::check(const std::string& what, long nr, uint64_t a0, uint64_t a1,
+                               uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
+  long r = call(nr, a0, a1, a2, a3, a4, a5);
+  if (r < 0 && r > -4096)
+    throw SysError(fmt::format("{}: {} failed", thread_.who(), what), static_cast<int>(-r));
+  return static_cast<uint64_t>(r);
+}
+
+std::vector<pid_t> RemoteSyscalls::takeNewTasks() {
+  std::vector<pid_t> out;
+  out.swap(newTasks_);
+  return out;
+}
+
+uint64_t RemoteSyscalls::findSyscallSiteInVdso(pid_t pid) {
+  for (const MapsEntry& m : ProcFs::maps(pid, false)) {
+    if (m.path != "[vdso]") continue;
+    RemoteMemory mem(pid);
+    std::vector<uint8_t> code = mem.readBytes(m.start, m.size());
+    const auto& insn = Registers::kSyscallInsn;
+    for (size_t i = 0; i + insn.size() <= code.size(); ++i)
+      if (std::equal(insn.begin(), insn.end(), code.begin() + static_cast<long>(i)))
+        return m.start + i;
+  }
+  return 0;
+}
+
+}  // namespace cryo

@@ -1,0 +1,61 @@
+// RemoteSyscalls: makes a stopped thread execute system calls on cryo's behalf (RAII: the
+// thread's registers and signal mask are put back when the object goes away).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "inject/Tracee.h"
+
+namespace cryo {
+
+class RemoteSyscalls {
+ public:
+  // `site` is the address of a syscall instruction mapped executable in the thread's process.
+  // Construction "settles" the thread (one harmless injected call, delivering any signal that
+  // was due first), records its registers and signal mask, then blocks all signals.
+  RemoteSyscalls(Tracee& thread, uint64_t site);
+  RemoteSyscalls(const RemoteSyscalls&) = delete;
+  RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
+  ~RemoteSyscalls();
+
+  // Executes syscall `nr`; returns the raw result (a negative errno on failure).
+  long call(long nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0,
+            uint64_t a4 = 0, uint64_t a5 = 0);
+  // Like call(), but throws an error naming the thread and `what` when the syscall fails.
+  uint64_t check(const std::string& what, long nr, uint64_t a0 = 0, uint64_t a1 = 0,
+                 uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0);
+
+  const Registers& originalRegs() const { return original_; }
+  uint64_t originalSigmask() const { return sigmask_; }
+  Tracee& thread() { return thread_; }
+
+  void setSite(uint64_t site) { site_ = site; }
+  uint64_t site() const { return site_; }
+  // Stack pointer used while injecting (0: keep the thread's own).
+  void setStack(uint64_t sp) { stack_ = sp; }
+  // Threads or processes created by the calls so far (PTRACE_O_TRACECLONE/FORK events).
+  std::vector<pid_t> takeNewTasks();
+  // Keep the thread's current state on destruction (the caller sets the final state).
+  void release() { released_ = true; }
+
+  // Finds a syscall instruction inside the [vdso] of `pid` (0 if there is none).
+  static uint64_t findSyscallSiteInVdso(pid_t pid);
+
+ private:
+  enum class Outcome { kDone, kSignalFirst };
+  Outcome run(long nr, const std::array<uint64_t, 6>& args, long& result);
+
+  Tracee& thread_;
+  uint64_t site_;
+  uint64_t stack_ = 0;
+  Registers original_;
+  uint64_t sigmask_ = 0;
+  bool settled_ = false;
+  bool released_ = false;
+  std::vector<pid_t> newTasks_;
+};
+
+}  // namespace cryo

@@ -1,0 +1,215 @@
+// Tracee: one thread held with ptrace (PTRACE_SEIZE): its stops, registers and signal state.
+#include "inject/Tracee.h"
+
+#include <elf.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include <spdlog/spdlog.h>
+
+#include "common/Error.h"
+
+namespace cryo {
+
+std::string Stop::describe() const {
+  switch (kind) {
+    case kEvent: return fmt::format("ptrace event {} stop", event);
+    case kSignal: return fmt::format("signal {} ({}) delivery stop", signal, strsignal(signal));
+    case kSyscall: return "syscall stop";
+    case kGroupStop: return fmt::format("group stop by signal {}", signal);
+    case kExited:
+      if (WIFSIGNALED(status)) return fmt::format("killed by signal {}", WTERMSIG(status));
+      return fmt::format("exited with status {}", WEXITSTATUS(status));
+  }
+  return "unknown stop";
+}
+
+Tracee::Tracee(pid_t tid, unsigned long options) : tid_(tid) {
+  if (::ptrace(PTRACE_SEIZE, tid, nullptr, options) != 0) {
+    int e = errno;
+    if (e == EPERM)
+      throw SysError(fmt::format("cannot seize tid {} (already traced, or not permitted)", tid),
+                     e);
+    throw SysError(fmt::format("cannot seize tid {}", tid), e);
+  }
+  attached_ = true;
+}
+
+Tracee Tracee::adopt(pid_t tid) { return Tracee(tid, Adopt{}); }
+
+Tracee::Tracee(Tracee&& o) noexcept : tid_(o.tid_), attached_(o.attached_) {
+  o.attached_ = false;
+}
+
+Tracee::~Tracee() {
+  if (attached_) {
+    if (::ptrace(PTRACE_DETACH, tid_, nullptr, 0) != 0 && errno != ESRCH)
+      spdlog::warn("tid {}: detach failed: {}", tid_, strerror(errno));
+  }
+}
+
+std::string Tracee::who() const { return fmt::format("tid {}", tid_); }
+
+void Tracee::interrupt() {
+  if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0)
+    failErrno("{}: PTRACE_INTERRUPT failed", who());
+}
+
+Stop Tracee::wait() {
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(tid_, &status, __WALL);
+    if (r == tid_) break;
+    if (r < 0 && errno == EINTR) continue;
+    failErrno("{}: waitpid failed", who());
+  }
+  Stop s;
+  s.status = status;
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    s.kind = Stop::kExited;
+    attached_ = false;
+    return s;
+  }
+  if (!WIFSTOPPED(status)) fail("{}: unexpected wait status {:#x}", who(), status);
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  if (sig == (SIGTRAP | 0x80)) {
+    s.kind = Stop::kSyscall;
+  } else if (event == PTRACE_EVENT_STOP) {
+    // Either a PTRACE_INTERRUPT stop (SIGTRAP) or a group stop (the stopping signal).
+    if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+      s.kind = Stop::kGroupStop;
+      s.signal = sig;
+    } else {
+      s.kind = Stop::kEvent;
+      s.event = 0;
+    }
+  } else if (event != 0) {
+    s.kind = Stop::kEvent;
+    s.event = event;
+  } else {
+    s.kind = Stop::kSignal;
+    s.signal = sig;
+  }
+  return s;
+}
+
+void Tracee::resume(int request, int sig) {
+  if (::ptrace(static_cast<__ptrace_request>(request), tid_, nullptr,
+               reinterpret_cast<void*>(static_cast<intptr_t>(sig))) != 0)
+    failErrno("{}: cannot resume (ptrace request {})", who(), request);
+}
+
+void Tracee::freeze() {
+  interrupt();
+  for (int rounds = 0;; ++rounds) {
+    Stop s = wait();
+    switch (s.kind) {
+      case Stop::kEvent:
+        if (s.event == 0) return;  // the PTRACE_INTERRUPT stop
+        resume(PTRACE_CONT, 0);
+        break;
+      case Stop::kSignal:
+        // A signal was on its way in: deliver it, the interrupt stop follows.
+        resume(PTRACE_CONT, s.signal);
+        break;
+      case Stop::kSyscall:
+        resume(PTRACE_CONT, 0);
+        break;
+      case Stop::kGroupStop:
+        fail("{} is stopped by signal {} (job control); continue it (SIGCONT) first", who(),
+             s.signal);
+      case Stop::kExited:
+        fail("{} exited while being frozen ({})", who(), s.describe());
+    }
+    if (rounds > 1000) fail("{}: could not be frozen (signal storm?)", who());
+  }
+}
+
+void Tracee::detach(int sig) {
+  if (!attached_) return;
+  if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig))) !=
+          0 &&
+      errno != ESRCH)
+    failErrno("{}: detach failed", who());
+  attached_ = false;
+}
+
+Registers Tracee::regs() const {
+  user_regs_struct r{};
+  iovec iov{&r, sizeof r};
+  if (::ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(NT_PRSTATUS), &iov) != 0)
+    failErrno("{}: cannot read registers", who());
+  return Registers(r);
+}
+
+void Tracee::setRegs(const Registers& regs) {
+  user_regs_struct r = regs.raw();
+  iovec iov{&r, sizeof r};
+  if (::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(NT_PRSTATUS), &iov) != 0)
+    failErrno("{}: cannot write registers ({})", who(), regs.describe());
+}
+
+std::vector<uint8_t> Tracee::regset(int type, size_t maxSize) const {
+  std::vector<uint8_t> buf(maxSize);
+  iovec iov{buf.data(), buf.size()};
+  if (::ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(static_cast<intptr_t>(type)),
+               &iov) != 0)
+    failErrno("{}: cannot read register set {:#x}", who(), type);
+  buf.resize(iov.iov_len);
+  return buf;
+}
+
+void Tracee::setRegset(int type, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> copy = data;
+  iovec iov{copy.data(), copy.size()};
+  if (::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(static_cast<intptr_t>(type)),
+               &iov) != 0)
+    failErrno("{}: cannot write register set {:#x} ({} bytes)", who(), type, data.size());
+}
+
+uint64_t Tracee::signalMask() const {
+  uint64_t m = 0;
+  if (::ptrace(PTRACE_GETSIGMASK, tid_, reinterpret_cast<void*>(sizeof m), &m) != 0)
+    failErrno("{}: cannot read signal mask", who());
+  return m;
+}
+
+void Tracee::setSignalMask(uint64_t mask) {
+  if (::ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask) != 0)
+    failErrno("{}: cannot set signal mask", who());
+}
+
+std::vector<siginfo_t> Tracee::pendingSignals(bool shared) const {
+  std::vector<siginfo_t> out;
+  for (;;) {
+    __ptrace_peeksiginfo_args a{};
+    a.off = out.size();
+    a.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0;
+    a.nr = 32;
+    siginfo_t buf[32];
+    long n = ::ptrace(PTRACE_PEEKSIGINFO, tid_, &a, buf);
+    if (n < 0) failErrno("{}: cannot read pending signals", who());
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
+cryo_ptrace_rseq_configuration Tracee::rseq() const {
+  cryo_ptrace_rseq_configuration c{};
+  if (::ptrace(static_cast<__ptrace_request>(PTRACE_GET_RSEQ_CONFIGURATION), tid_,
+               reinterpret_cast<void*>(sizeof c), &c) < 0)
+    failErrno("{}: cannot read rseq configuration", who());
+  return c;
+}
+
+unsigned long Tracee::eventMessage() const {
+  unsigned long m = 0;
+  if (::ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &m) != 0)
+    failErrno("{}: cannot read ptrace event message", who());
+  return m;
+}
+
+}  // namespace cryo

@@ -1,0 +1,72 @@
+// Tracee: one thread held with ptrace (PTRACE_SEIZE): its stops, registers and signal state.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/KernelCompat.h"
+#include "inject/x86_64/Registers.h"
+
+namespace cryo {
+
+// What waitpid reported for a traced thread.
+struct Stop {
+  enum Kind { kEvent, kSignal, kSyscall, kGroupStop, kExited } kind = kEvent;
+  int signal = 0;  // kSignal: the signal about to be delivered
+  int event = 0;   // kEvent: PTRACE_EVENT_* (0 for a PTRACE_INTERRUPT stop)
+  int status = 0;  // raw wait status
+  std::string describe() const;
+};
+
+class Tracee {
+ public:
+  // Seizes `tid`; throws with the reason (no such thread, already traced, ...).
+  Tracee(pid_t tid, unsigned long options);
+  // Adopts a thread already auto-attached to us (PTRACE_O_TRACECLONE).
+  static Tracee adopt(pid_t tid);
+  Tracee(const Tracee&) = delete;
+  Tracee& operator=(const Tracee&) = delete;
+  Tracee(Tracee&& o) noexcept;
+  Tracee& operator=(Tracee&&) = delete;
+  // Detaches if still attached (the thread runs on with whatever state it has).
+  ~Tracee();
+
+  pid_t tid() const { return tid_; }
+  bool attached() const { return attached_; }
+
+  void interrupt();
+  // Waits for the next stop of this thread.
+  Stop wait();
+  // Resumes with a ptrace request (PTRACE_CONT, PTRACE_SYSCALL, ...) delivering `sig`.
+  void resume(int request, int sig = 0);
+  // Interrupts and waits until the thread sits in a PTRACE_INTERRUPT stop; signals that were
+  // being delivered meanwhile are delivered (so none is lost) before the stop is taken.
+  void freeze();
+  void detach(int sig = 0);
+  void markGone() { attached_ = false; }
+
+  Registers regs() const;
+  void setRegs(const Registers& r);
+  std::vector<uint8_t> regset(int type, size_t maxSize) const;  // e.g. NT_X86_XSTATE
+  void setRegset(int type, const std::vector<uint8_t>& data);
+  uint64_t signalMask() const;
+  void setSignalMask(uint64_t mask);
+  std::vector<siginfo_t> pendingSignals(bool shared) const;
+  cryo_ptrace_rseq_configuration rseq() const;
+  unsigned long eventMessage() const;
+
+  std::string who() const;  // "tid 42" for messages
+
+ private:
+  struct Adopt {};
+  Tracee(pid_t tid, Adopt) : tid_(tid), attached_(true) {}
+  pid_t tid_ = -1;
+  bool attached_ = false;
+};
+
+}  // namespace cryo

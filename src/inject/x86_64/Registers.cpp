@@ -1,0 +1,44 @@
+// Registers: the general-purpose register file of one x86_64 thread, with named accessors
+// for what injection and syscall-restart handling need.
+#include "inject/x86_64/Registers.h"
+
+#include <fmt/format.h>
+
+namespace cryo {
+
+uint64_t Registers::arg(int i) const {
+  switch (i) {
+    case 0: return r_.rdi;
+    case 1: return r_.rsi;
+    case 2: return r_.rdx;
+    case 3: return r_.r10;
+    case 4: return r_.r8;
+    case 5: return r_.r9;
+  }
+  return 0;
+}
+
+void Registers::setArg(int i, uint64_t v) {
+  switch (i) {
+    case 0: r_.rdi = v; break;
+    case 1: r_.rsi = v; break;
+    case 2: r_.rdx = v; break;
+    case 3: r_.r10 = v; break;
+    case 4: r_.r8 = v; break;
+    case 5: r_.r9 = v; break;
+  }
+}
+
+void Registers::prepareSyscall(uint64_t site, long nr, const std::array<uint64_t, 6>& args) {
+  r_.rip = site;
+  r_.rax = static_cast<uint64_t>(nr);
+  r_.orig_rax = static_cast<uint64_t>(-1);  // no syscall in progress: no restart on resume
+  for (int i = 0; i < 6; ++i) setArg(i, args[static_cast<size_t>(i)]);
+}
+
+std::string Registers::describe() const {
+  return fmt::format("rip={:#x} rsp={:#x} rax={:#x} orig_rax={}", r_.rip, r_.rsp, r_.rax,
+                     static_cast<int64_t>(r_.orig_rax));
+}
+
+}  // namespace cryo

@@ -1,0 +1,34 @@
+// SyscallRestart: turns the registers of a thread stopped inside an interrupted system call
+// into registers that re-enter that call when the thread is resumed elsewhere (after restore).
+#include "inject/x86_64/SyscallRestart.h"
+
+#include "common/KernelCompat.h"
+
+namespace cryo {
+
+long SyscallRestart::interruptedSyscall(const Registers& r) {
+  if (r.syscallNo() < 0) return -1;
+  switch (-r.result()) {
+    case kernel::kERESTARTSYS:
+    case kernel::kERESTARTNOINTR:
+    case kernel::kERESTARTNOHAND:
+    case kernel::kERESTART_RESTARTBLOCK:
+      return r.syscallNo();
+  }
+  return -1;
+}
+
+Registers SyscallRestart::forImage(const Registers& frozen) {
+  Registers r = frozen;
+  if (interruptedSyscall(frozen) >= 0) {
+    // The call is executed again from the start with its original arguments. For calls the
+    // kernel would have resumed through restart_syscall (relative sleeps, poll and futex
+    // timeouts) this means waiting the full timeout again: never shorter than asked.
+    r.setResult(frozen.syscallNo());
+    r.setIp(frozen.ip() - Registers::kSyscallInsnSize);
+  }
+  r.setSyscallNo(-1);
+  return r;
+}
+
+}  // namespace cryo

@@ -1,0 +1,74 @@
+// cryo's command line: dump, restore, show.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/ImageDescriber.h"
+#include "common/Error.h"
+#include "dump/Dumper.h"
+#include "image/ImageReader.h"
+#include "restore/RestoreDriver.h"
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("cryo");
+  logger->set_pattern("cryo: %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+
+  CLI::App app{"cryo: transparent checkpoint and restore of running Linux processes"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log what cryo does");
+  app.set_version_flag("--version", std::string("cryo ") + CRYO_VERSION);
+
+  int pid = 0;
+  std::string images;
+  bool leaveRunning = false;
+  auto* dump = app.add_subcommand("dump", "Checkpoint a running process into an image directory");
+  dump->add_option("--pid", pid, "Process to checkpoint")->required();
+  dump->add_option("--images", images, "Image directory to write")->required();
+  dump->add_flag("--leave-running", leaveRunning, "Let the process run on after the checkpoint");
+
+  auto* restore = app.add_subcommand("restore", "Bring a process back from an image directory");
+  restore->add_option("--images", images, "Image directory to read")->required();
+
+  bool json = false;
+  auto* show = app.add_subcommand("show", "Describe what an image holds");
+  show->add_option("--images", images, "Image directory to read")->required();
+  show->add_flag("--json", json, "Machine-readable output");
+
+  CLI11_PARSE(app, argc, argv);
+  if (verbose) spdlog::set_level(spdlog::level::debug);
+  if (const char* lvl = std::getenv("CRYO_LOG")) spdlog::set_level(spdlog::level::from_str(lvl));
+
+  try {
+    if (*dump) {
+      cryo::DumpOptions o;
+      o.leaveRunning = leaveRunning;
+      cryo::DumpResult r = cryo::Dumper::run(pid, images, o);
+      spdlog::info("pid {}: {} pages ({} bytes), frozen {} us, total {} us", pid, r.pages,
+                   r.bytes, r.freezeUs, r.totalUs);
+    } else if (*restore) {
+      cryo::RestoreResult r = cryo::RestoreDriver::run(images, cryo::RestoreOptions{});
+      spdlog::info("restored pid {} in {} us", r.pid, r.totalUs);
+      std::printf("%d\n", r.pid);
+      std::fflush(stdout);
+    } else if (*show) {
+      cryo::ImageReader image(images);
+      if (json)
+        std::cout << cryo::ImageDescriber::toJson(image).dump(2) << "\n";
+      else
+        std::cout << cryo::ImageDescriber::toText(image);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cryo: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

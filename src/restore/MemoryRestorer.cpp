@@ -1,0 +1,217 @@
+// MemoryRestorer: rebuilds the address space: removes the shell's mappings, places the vdso,
+// recreates every mapping at its address, fills the saved pages, sets the mm fields and exe.
+#include "restore/MemoryRestorer.h"
+
+#include <asm/prctl.h>
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/Error.h"
+#include "common/ProcFs.h"
+#include "image/ImageFormat.h"
+#include "restore/RestoreContext.h"
+
+namespace cryo {
+
+namespace {
+
+constexpr uint64_t kPage = image::kPageSize;
+
+std::string vmaName(const img::Vma& v) {
+  return fmt::format("{:#x}-{:#x} {}", v.start(), v.end(),
+                     v.path().empty() ? img::Vma::Kind_Name(v.kind()) : v.path());
+}
+
+bool isSpecial(const img::Vma& v) {
+  return v.kind() == img::Vma::VDSO || v.kind() == img::Vma::VVAR ||
+         v.kind() == img::Vma::VVAR_VCLOCK;
+}
+
+// The pages of a mapping that the image stores: mappings holding any need writing.
+std::set<uint64_t> mappingsWithPages(const img::Process& in) {
+  std::set<uint64_t> starts;
+  size_t vi = 0;
+  for (const auto& run : in.pages()) {
+    while (vi < static_cast<size_t>(in.vmas_size()) && in.vmas(static_cast<int>(vi)).end() <= run.vaddr())
+      ++vi;
+    if (vi < static_cast<size_t>(in.vmas_size())) starts.insert(in.vmas(static_cast<int>(vi)).start());
+  }
+  return starts;
+}
+
+}  // namespace
+
+void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
+  auto checkFile = [&](const std::string& path, const img::FileId& id, const std::string& what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+      failErrno("pid {}: {} {} cannot be used", ctx.pid(), what, path);
+    int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    if (static_cast<uint64_t>(st.st_size) != id.size() || mtime != id.mtime_ns())
+      fail("pid {}: {} {} changed since the checkpoint (size {} -> {}, mtime changed: {}); "
+           "its pages would not match",
+           ctx.pid(), what, path, id.size(), st.st_size, mtime != id.mtime_ns() ? "yes" : "no");
+  };
+  checkFile(in.mm().exe_path(), in.mm().exe(), "executable");
+  for (const auto& v : in.vmas())
+    if (v.kind() == img::Vma::FILE) checkFile(v.path(), v.file(), "mapped file");
+  // Runs must fall inside mappings, in order.
+  size_t vi = 0;
+  for (const auto& run : in.pages()) {
+    uint64_t end = run.vaddr() + uint64_t(run.nr_pages()) * kPage;
+    while (vi < static_cast<size_t>(in.vmas_size()) && in.vmas(static_cast<int>(vi)).end() <= run.vaddr())
+      ++vi;
+    if (vi == static_cast<size_t>(in.vmas_size()) || in.vmas(static_cast<int>(vi)).start() > run.vaddr() ||
+        in.vmas(static_cast<int>(vi)).end() < end)
+      fail("pid {}: page run {:#x}-{:#x} lies outside the saved mappings: the image is corrupt",
+           ctx.pid(), run.vaddr(), end);
+  }
+}
+
+void MemoryRestorer::restore(RestoreContext& ctx, const img::Process& in) {
+  clearShell(ctx);
+  placeVdso(ctx, in);
+  createMappings(ctx, in);
+  fillPages(ctx, in);
+  finishMappings(ctx, in);
+  setMmFields(ctx, in);
+}
+
+void MemoryRestorer::clearShell(RestoreContext& ctx) {
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  uint64_t keepStart = ctx.scratch().addr() - kPage, keepEnd = ctx.scratch().end();
+  for (const MapsEntry& m : ProcFs::maps(ctx.pid(), false)) {
+    if (m.path == "[vsyscall]") continue;
+    if (m.start >= keepStart && m.end <= keepEnd) continue;
+    rs.check(fmt::format("munmap of the shell's {:#x}-{:#x} {}", m.start, m.end, m.path),
+             SYS_munmap, m.start, m.size());
+  }
+}
+
+void MemoryRestorer::placeVdso(RestoreContext& ctx, const img::Process& in) {
+  uint64_t low = UINT64_MAX, vdso = 0, vdsoSize = 0;
+  for (const auto& v : in.vmas()) {
+    if (!isSpecial(v)) continue;
+    low = std::min(low, v.start());
+    if (v.kind() == img::Vma::VDSO) {
+      vdso = v.start();
+      vdsoSize = v.end() - v.start();
+    }
+  }
+  if (!vdso) return;  // the task had unmapped its vdso
+  ctx.leaderSyscalls().check(fmt::format("arch_prctl(ARCH_MAP_VDSO_64, {:#x})", low),
+                             SYS_arch_prctl, ARCH_MAP_VDSO_64, low);
+  for (const MapsEntry& m : ProcFs::maps(ctx.pid(), false)) {
+    if (m.path != "[vdso]") continue;
+    if (m.start != vdso || m.size() != vdsoSize)
+      fail("pid {}: this kernel's vdso ({:#x}, {} bytes) cannot be placed where the checkpoint "
+           "had it ({:#x}, {} bytes): was the checkpoint taken under another kernel?",
+           ctx.pid(), m.start, m.size(), vdso, vdsoSize);
+    return;
+  }
+  fail("pid {}: the vdso did not appear after ARCH_MAP_VDSO_64", ctx.pid());
+}
+
+void MemoryRestorer::createMappings(RestoreContext& ctx, const img::Process& in) {
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  std::set<uint64_t> withPages = mappingsWithPages(in);
+  for (const auto& v : in.vmas()) {
+    if (isSpecial(v)) continue;
+    uint64_t len = v.end() - v.start();
+    uint32_t prot = v.prot();
+    if (withPages.count(v.start())) prot |= PROT_READ | PROT_WRITE;
+    uint64_t flags = MAP_FIXED | (v.shared() ? MAP_SHARED : MAP_PRIVATE);
+    if (v.growsdown()) flags |= MAP_GROWSDOWN;
+    if (v.noreserve()) flags |= MAP_NORESERVE;
+    int fd = -1;
+    if (v.kind() == img::Vma::FILE) {
+      int oflags = (v.shared() && v.may_write()) ? O_RDWR : O_RDONLY;
+      fd = ctx.openInProcess(v.path(), oflags);
+    } else {
+      flags |= MAP_ANONYMOUS;
+    }
+    long r = rs.call(SYS_mmap, v.start(), len, prot, flags, static_cast<uint64_t>(fd),
+                     v.kind() == img::Vma::FILE ? v.pgoff() : 0);
+    if (fd >= 0) ctx.closeInProcess(fd);
+    if (r < 0) throw SysError(fmt::format("pid {}: cannot recreate mapping {}", ctx.pid(),
+                                          vmaName(v)),
+                              static_cast<int>(-r));
+    if (static_cast<uint64_t>(r) != v.start())
+      fail("pid {}: mapping {} landed at {:#x}", ctx.pid(), vmaName(v), r);
+  }
+}
+
+void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& in) {
+  std::vector<iovec> local, remote;
+  uint64_t batched = 0;
+  auto flush = [&] {
+    if (local.empty()) return;
+    ctx.memory().writev(local, remote);
+    local.clear();
+    remote.clear();
+    batched = 0;
+  };
+  for (const auto& run : in.pages()) {
+    if (run.kind() != img::PageRun::DATA) continue;  // zero runs: fresh memory is zero already
+    const uint8_t* data = ctx.image().pageData(run);  // verifies the checksum
+    size_t len = uint64_t(run.nr_pages()) * kPage;
+    local.push_back({const_cast<uint8_t*>(data), len});
+    remote.push_back({reinterpret_cast<void*>(run.vaddr()), len});
+    batched += len;
+    if (local.size() >= 1024 || batched >= (64u << 20)) flush();
+  }
+  flush();
+}
+
+void MemoryRestorer::finishMappings(RestoreContext& ctx, const img::Process& in) {
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  std::set<uint64_t> withPages = mappingsWithPages(in);
+  for (const auto& v : in.vmas()) {
+    if (isSpecial(v)) continue;
+    uint64_t len = v.end() - v.start();
+    if (withPages.count(v.start()) && (v.prot() & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+      rs.check(fmt::format("mprotect of {}", vmaName(v)), SYS_mprotect, v.start(), len, v.prot());
+    for (uint32_t advice : v.madvise())
+      rs.check(fmt::format("madvise({}) of {}", advice, vmaName(v)), SYS_madvise, v.start(), len,
+               advice);
+    if (v.locked()) rs.check(fmt::format("mlock of {}", vmaName(v)), SYS_mlock, v.start(), len);
+    if (!v.anon_name().empty()) {
+      uint64_t name = ctx.scratch().putString(v.anon_name());
+      rs.check(fmt::format("naming {}", vmaName(v)), SYS_prctl, PR_SET_VMA,
+               PR_SET_VMA_ANON_NAME, v.start(), len, name);
+    }
+  }
+}
+
+void MemoryRestorer::setMmFields(RestoreContext& ctx, const img::Process& in) {
+  const img::MmState& mm = in.mm();
+  prctl_mm_map map{};
+  map.start_code = mm.start_code();
+  map.end_code = mm.end_code();
+  map.start_data = mm.start_data();
+  map.end_data = mm.end_data();
+  map.start_brk = mm.start_brk();
+  map.brk = mm.brk();
+  map.start_stack = mm.start_stack();
+  map.arg_start = mm.arg_start();
+  map.arg_end = mm.arg_end();
+  map.env_start = mm.env_start();
+  map.env_end = mm.env_end();
+  int exeFd = ctx.openInProcess(mm.exe_path(), O_RDONLY);
+  map.exe_fd = static_cast<uint32_t>(exeFd);
+  RemoteScratch& s = ctx.scratch();
+  map.auxv = reinterpret_cast<__u64*>(s.put(mm.auxv().data(), mm.auxv().size()));
+  map.auxv_size = static_cast<uint32_t>(mm.auxv().size());
+  uint64_t addr = s.putValue(map);
+  ctx.leaderSyscalls().check("prctl(PR_SET_MM, PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM,
+                             PR_SET_MM_MAP, addr, sizeof map);
+  ctx.closeInProcess(exeFd);
+}
+
+}  // namespace cryo

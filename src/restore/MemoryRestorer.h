@@ -1,0 +1,24 @@
+// MemoryRestorer: rebuilds the address space: removes the shell's mappings, places the vdso,
+// recreates every mapping at its address, fills the saved pages, sets the mm fields and exe.
+#pragma once
+
+#include "restore/Restorer.h"
+
+namespace cryo {
+
+class MemoryRestorer : public Restorer {
+ public:
+  std::string_view name() const override { return "memory"; }
+  void validate(RestoreContext& ctx, const img::Process& in) override;
+  void restore(RestoreContext& ctx, const img::Process& in) override;
+
+ private:
+  void clearShell(RestoreContext& ctx);
+  void placeVdso(RestoreContext& ctx, const img::Process& in);
+  void createMappings(RestoreContext& ctx, const img::Process& in);
+  void fillPages(RestoreContext& ctx, const img::Process& in);
+  void finishMappings(RestoreContext& ctx, const img::Process& in);
+  void setMmFields(RestoreContext& ctx, const img::Process& in);
+};
+
+}  // namespace cryo

@@ -1,0 +1,159 @@
+// ProcessBuilder: creates the empty shell of a process to restore: a child of cryo with the
+// saved PID (clone3 set_tid), held under ptrace (dies with cryo), stripped of cryo's memory and
+// fds, with a code page and scratch area from which the restorers work.
+#include "restore/ProcessBuilder.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "common/Error.h"
+#include "common/KernelCompat.h"
+#include "common/ProcFs.h"
+#include "image/ImageFormat.h"
+
+namespace cryo {
+
+namespace {
+
+constexpr uint64_t kPage = image::kPageSize;
+
+[[noreturn]] void stubMain() {
+  // The child only waits to be taken over; it must use nothing but raw syscalls.
+  ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  for (;;) ::syscall(SYS_pause);
+}
+
+pid_t cloneWithPid(pid_t pid) {
+  cryo_clone_args args{};
+  pid_t want = pid;
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<uint64_t>(&want);
+  args.set_tid_size = 1;
+  long r = ::syscall(__NR_clone3, &args, sizeof args);
+  if (r == 0) stubMain();
+  if (r < 0) {
+    int e = errno;
+    if (e == EEXIST) fail("cannot restore: {}", ProcFs::describe(pid));
+    if (e == EPERM)
+      throw SysError(fmt::format("cannot create pid {} (needs CAP_CHECKPOINT_RESTORE or root)",
+                                 pid),
+                     e);
+    throw SysError(fmt::format("cannot create a process with pid {}", pid), e);
+  }
+  if (r != pid) fail("asked the kernel for pid {}, got {}", pid, r);
+  return static_cast<pid_t>(r);
+}
+
+}  // namespace
+
+uint64_t ProcessBuilder::findHole(const std::vector<std::pair<uint64_t, uint64_t>>& usedIn,
+                                  uint64_t size) {
+  auto used = usedIn;
+  std::sort(used.begin(), used.end());
+  const uint64_t kLow = 1ULL << 32, kHigh = 0x7ff000000000ULL, kGuard = 1ULL << 20;
+  uint64_t cand = kLow;
+  for (auto& [s, e] : used) {
+    if (e + kGuard <= cand) continue;
+    if (s >= cand + size + kGuard) break;
+    cand = std::max(cand, (e + kGuard + kPage - 1) & ~(kPage - 1));
+  }
+  if (cand + size > kHigh) fail("no free address range of {} bytes for the restore", size);
+  return cand;
+}
+
+ShellGuard::~ShellGuard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status;
+  while (::waitpid(pid_, &status, __WALL) < 0 && errno == EINTR) {
+  }
+}
+
+void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard) {
+  const img::Process& proc = ctx.process();
+  pid_t pid = cloneWithPid(proc.pid());
+  guard.arm(pid);
+  auto leader = std::make_unique<Tracee>(
+      pid, PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD);
+  leader->freeze();
+  ctx.adoptLeader(std::move(leader));
+
+  uint64_t site = RemoteSyscalls::findSyscallSiteInVdso(pid);
+  if (!site) fail("pid {}: the new process has no [vdso] to inject syscalls from", pid);
+  ctx.setSyscallSite(site);
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+
+  // Forget cryo's per-thread registrations: the kernel would write into memory about to go
+  // (an rseq area that vanished makes the kernel kill the thread with SIGSEGV).
+  cryo_ptrace_rseq_configuration rc = ctx.thread(pid).rseq();
+  if (rc.rseq_abi_pointer)
+    rs.check("rseq unregistration", __NR_rseq, rc.rseq_abi_pointer, rc.rseq_abi_size,
+             1 /* RSEQ_FLAG_UNREGISTER */, rc.signature);
+  rs.check("set_robust_list(NULL)", SYS_set_robust_list, 0, 24);
+  rs.check("set_tid_address(NULL)", SYS_set_tid_address, 0);
+
+  // A code page and a scratch area, where neither the shell nor the image has anything.
+  std::vector<std::pair<uint64_t, uint64_t>> used;
+  for (const MapsEntry& m : ProcFs::maps(pid, false)) used.emplace_back(m.start, m.end);
+  for (const auto& v : proc.vmas()) used.emplace_back(v.start(), v.end());
+  uint64_t base = findHole(used, kPage + kScratchSize);
+  uint64_t code = rs.check("mmap of the code page", SYS_mmap, base, kPage, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                           static_cast<uint64_t>(-1), 0);
+  std::vector<uint8_t> insn(Registers::kSyscallInsn.begin(), Registers::kSyscallInsn.end());
+  insn.resize(16, 0xcc);
+  ctx.memory().write(code, insn.data(), insn.size());
+  rs.check("mprotect of the code page", SYS_mprotect, code, kPage, PROT_READ | PROT_EXEC);
+  ctx.setScratch(std::make_unique<RemoteScratch>(rs, ctx.memory(), kScratchSize, base + kPage));
+  ctx.setSyscallSite(code);
+  rs.setStack(base + kPage + kScratchSize - 64);
+
+  // File descriptors: keep copies of cryo's standard streams above every fd the image uses,
+  // close everything else.
+  int maxFd = 2;
+  for (const auto& fd : proc.fds()) maxFd = std::max(maxFd, fd.fd());
+  int high = maxFd + 1;
+  rlimit lim{};
+  if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &lim) != 0) failErrno("pid {}: prlimit", pid);
+  if (static_cast<rlim_t>(high + 64) > lim.rlim_max)
+    fail("pid {}: the image uses fd {}, above this system's RLIMIT_NOFILE hard limit {}", pid,
+         maxFd, lim.rlim_max);
+  lim.rlim_cur = lim.rlim_max;
+  if (::prlimit(pid, RLIMIT_NOFILE, &lim, nullptr) != 0)
+    failErrno("pid {}: cannot raise RLIMIT_NOFILE", pid);
+  ctx.setHighFd(high);
+  for (int n = 0; n < 3; ++n) {
+    long r = rs.call(SYS_fcntl, static_cast<uint64_t>(n), F_DUPFD_CLOEXEC,
+                     static_cast<uint64_t>(high + n));
+    ctx.setInheritedStdio(n, r == high + n ? static_cast<int>(r) : -1);
+    if (r >= 0 && r != high + n) rs.call(SYS_close, static_cast<uint64_t>(r));
+  }
+  rs.check("close_range below the restored fds", __NR_close_range, 0,
+           static_cast<uint64_t>(high - 1), 0);
+  rs.check("close_range above the restored fds", __NR_close_range,
+           static_cast<uint64_t>(high + 3), UINT_MAX, 0);
+}
+
+void ProcessBuilder::removeScaffolding(RestoreContext& ctx) {
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  std::unique_ptr<RemoteScratch> scratch = ctx.takeScratch();
+  uint64_t base = scratch->addr() - kPage;
+  scratch->keep();
+  rs.check("prctl(PR_SET_PDEATHSIG, 0)", SYS_prctl, PR_SET_PDEATHSIG, 0);
+  uint64_t vdsoSite = RemoteSyscalls::findSyscallSiteInVdso(ctx.pid());
+  if (!vdsoSite) fail("pid {}: the restored [vdso] has no syscall instruction", ctx.pid());
+  ctx.setSyscallSite(vdsoSite);
+  rs.check("munmap of cryo's code page and scratch area", SYS_munmap, base, kPage + kScratchSize);
+}
+
+}  // namespace cryo

@@ -1,0 +1,93 @@
+// RestoreContext: what restorers share while one process is being rebuilt: its threads
+// (held under ptrace), injected syscalls per thread, its memory, a scratch area, the image.
+#include "restore/RestoreContext.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/Error.h"
+#include "common/KernelCompat.h"
+
+namespace cryo {
+
+RestoreContext::RestoreContext(const ImageReader& image, const img::Process& proc,
+                               const RestoreOptions& opts)
+    : image_(image), proc_(proc), opts_(opts) {}
+
+RestoreContext::~RestoreContext() {
+  if (scratch_) scratch_->keep();  // the process is killed or already cleaned up
+  forgetSyscalls();
+}
+
+void RestoreContext::adoptLeader(std::unique_ptr<Tracee> leader) {
+  mem_ = std::make_unique<RemoteMemory>(leader->tid());
+  threads_.insert(threads_.begin(), std::move(leader));
+}
+
+void RestoreContext::addThread(std::unique_ptr<Tracee> t) { threads_.push_back(std::move(t)); }
+
+Tracee& RestoreContext::thread(pid_t tid) {
+  for (auto& t : threads_)
+    if (t->tid() == tid) return *t;
+  fail("restore of pid {}: no thread {}", pid(), tid);
+}
+
+void RestoreContext::setSyscallSite(uint64_t site) {
+  site_ = site;
+  for (auto& [tid, rs] : syscalls_) rs->setSite(site);
+}
+
+RemoteSyscalls& RestoreContext::syscalls(pid_t tid) {
+  auto it = syscalls_.find(tid);
+  if (it != syscalls_.end()) return *it->second;
+  auto rs = std::make_unique<RemoteSyscalls>(thread(tid), site_);
+  rs->release();  // restore sets the final thread state itself
+  if (scratch_) rs->setStack(scratch_->end() - 64);
+  return *syscalls_.emplace(tid, std::move(rs)).first->second;
+}
+
+RemoteScratch& RestoreContext::scratch() {
+  if (!scratch_) fail("restore of pid {}: no scratch area yet", pid());
+  scratch_->reset();
+  return *scratch_;
+}
+
+int RestoreContext::openInProcess(const std::string& path, int flags, int mode) {
+  RemoteSyscalls& rs = leaderSyscalls();
+  RemoteScratch& s = scratch();
+  uint64_t p = s.putString(path);
+  long fd = rs.call(SYS_openat, static_cast<uint64_t>(AT_FDCWD), p,
+                    static_cast<uint64_t>(flags | O_CLOEXEC), static_cast<uint64_t>(mode));
+  if (fd < 0)
+    throw SysError(fmt::format("restore of pid {}: cannot open {}", pid(), path),
+                   static_cast<int>(-fd));
+  if (fd >= highFd_) return static_cast<int>(fd);
+  long high = rs.call(SYS_fcntl, static_cast<uint64_t>(fd), F_DUPFD_CLOEXEC,
+                      static_cast<uint64_t>(highFd_));
+  rs.call(SYS_close, static_cast<uint64_t>(fd));
+  if (high < 0)
+    throw SysError(fmt::format("restore of pid {}: cannot move the fd of {} above {}", pid(),
+                               path, highFd_),
+                   static_cast<int>(-high));
+  return static_cast<int>(high);
+}
+
+void RestoreContext::closeInProcess(int fd) {
+  leaderSyscalls().check(fmt::format("close of temporary fd {}", fd), SYS_close,
+                         static_cast<uint64_t>(fd));
+}
+
+UniqueFd RestoreContext::takeFd(int fd) {
+  if (!pidfd_) {
+    pidfd_.reset(static_cast<int>(::syscall(__NR_pidfd_open, pid(), 0)));
+    if (!pidfd_) failErrno("pid {}: pidfd_open failed", pid());
+  }
+  UniqueFd out(static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd_.get(), fd, 0)));
+  if (!out) failErrno("pid {}: cannot take a copy of fd {} (pidfd_getfd)", pid(), fd);
+  return out;
+}
+
+void RestoreContext::forgetSyscalls() { syscalls_.clear(); }
+
+}  // namespace cryo

@@ -1,0 +1,84 @@
+// RestoreContext: what restorers share while one process is being rebuilt: its threads
+// (held under ptrace), injected syscalls per thread, its memory, a scratch area, the image.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/UniqueFd.h"
+#include "image/ImageReader.h"
+#include "inject/RemoteMemory.h"
+#include "inject/RemoteScratch.h"
+#include "inject/RemoteSyscalls.h"
+#include "inject/Tracee.h"
+
+namespace cryo {
+
+struct RestoreOptions {};
+
+class RestoreContext {
+ public:
+  RestoreContext(const ImageReader& image, const img::Process& proc, const RestoreOptions& opts);
+  RestoreContext(const RestoreContext&) = delete;
+  RestoreContext& operator=(const RestoreContext&) = delete;
+  ~RestoreContext();
+
+  const ImageReader& image() const { return image_; }
+  const img::Process& process() const { return proc_; }
+  const RestoreOptions& options() const { return opts_; }
+  pid_t pid() const { return proc_.pid(); }
+
+  // --- set up by the builder -------------------------------------------------------------
+  void adoptLeader(std::unique_ptr<Tracee> leader);
+  void addThread(std::unique_ptr<Tracee> t);
+  Tracee& thread(pid_t tid);
+  std::vector<std::unique_ptr<Tracee>>& threads() { return threads_; }
+  RemoteMemory& memory() { return *mem_; }
+
+  // Where injected syscalls execute: first the stub's own vdso, later a code page of cryo's,
+  // finally the restored [vdso]. Changing it updates every thread's RemoteSyscalls.
+  void setSyscallSite(uint64_t site);
+  uint64_t syscallSite() const { return site_; }
+  RemoteSyscalls& syscalls(pid_t tid);
+  RemoteSyscalls& leaderSyscalls() { return syscalls(pid()); }
+  void setScratch(std::unique_ptr<RemoteScratch> s) { scratch_ = std::move(s); }
+  RemoteScratch& scratch();
+  bool hasScratch() const { return scratch_ != nullptr; }
+  std::unique_ptr<RemoteScratch> takeScratch() { return std::move(scratch_); }
+
+  // Opens `path` inside the process (leader thread); returns the fd number there, placed at or
+  // above highFd() so it never collides with the fds being restored.
+  int openInProcess(const std::string& path, int flags, int mode = 0);
+  void closeInProcess(int fd);
+  // The lowest fd number that restored fds never use (temporary fds live above it).
+  int highFd() const { return highFd_; }
+  void setHighFd(int fd) { highFd_ = fd; }
+  // The fd in the process that holds cryo's own standard stream n (0..2), or -1: used for
+  // INHERITED descriptions. Set by the builder; the files restorer closes them when done.
+  int inheritedStdio(int n) const { return (n >= 0 && n < 3) ? stdio_[n] : -1; }
+  void setInheritedStdio(int n, int fd) { stdio_[n] = fd; }
+  // A copy, in cryo, of the process's fd `fd` (pidfd_getfd).
+  UniqueFd takeFd(int fd);
+
+  // Final register state and mask per thread, applied by the driver just before detaching.
+  void forgetSyscalls();  // drops RemoteSyscalls without touching thread state
+
+ private:
+  const ImageReader& image_;
+  const img::Process& proc_;
+  RestoreOptions opts_;
+  std::vector<std::unique_ptr<Tracee>> threads_;
+  std::unique_ptr<RemoteMemory> mem_;
+  uint64_t site_ = 0;
+  std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;
+  std::unique_ptr<RemoteScratch> scratch_;
+  int highFd_ = 1024;
+  int stdio_[3] = {-1, -1, -1};
+  UniqueFd pidfd_;
+};
+
+}  // namespace cryo

@@ -1,0 +1,86 @@
+/* prog_common.h: helpers shared by the checkpoint target programs (PRNG, checksums, line output, sleeping). */
+#ifndef CRYO_TEST_PROG_COMMON_H
+#define CRYO_TEST_PROG_COMMON_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* splitmix64: a small deterministic generator, good enough to scramble memory. */
+static inline uint64_t prog_rand(uint64_t* state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* FNV-1a over bytes, continuing from h. */
+static inline uint64_t prog_hash_bytes(uint64_t h, const void* data, size_t len) {
+  const unsigned char* p = (const unsigned char*)data;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001B3ull;
+  }
+  return h;
+}
+
+#define PROG_HASH_SEED 0xCBF29CE484222325ull
+
+/* A word-wise mix, fast enough to checksum several MiB every step. */
+static inline uint64_t prog_hash_words(uint64_t h, const uint64_t* w, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= w[i] + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  }
+  return h;
+}
+
+/* Writes all of buf to fd, retrying short writes and EINTR; exits on any other failure. */
+static inline void prog_write_all(int fd, const void* buf, size_t len) {
+  const char* p = (const char*)buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(90);
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+/* Prints one formatted line to stdout with a single write(), so nothing sits in a buffer. */
+static inline void prog_say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void prog_say(const char* fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) _exit(91);
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  prog_write_all(1, buf, (size_t)n);
+}
+
+/* Prints a message to stderr and exits with a distinctive code: a broken invariant. */
+static inline void prog_die(const char* what) {
+  char buf[512];
+  int n = snprintf(buf, sizeof buf, "FATAL: %s (errno %d: %s)\n", what, errno, strerror(errno));
+  if (n > 0) prog_write_all(2, buf, (size_t)n);
+  _exit(99);
+}
+
+/* Sleeps ms milliseconds; an interrupted sleep goes on for whatever time is left. */
+static inline void prog_sleep_ms(long ms) {
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0) {
+    if (errno != EINTR) prog_die("nanosleep");
+  }
+}
+
+#endif
