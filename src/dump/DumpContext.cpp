@@ -10,8 +10,9 @@
 
 namespace cryo {
 
-DumpContext::DumpContext(ProcessFreezer& freezer, PageWriter& pages, const DumpOptions& opts)
-    : freezer_(freezer), pages_(pages), opts_(opts), mem_(freezer.pid()) {
+DumpContext::DumpContext(ProcessFreezer& freezer, PageWriter& pages, BufferPool& buffers,
+                         const DumpOptions& opts)
+    : freezer_(freezer), pages_(pages), buffers_(buffers), opts_(opts), mem_(freezer.pid()) {
   maps_ = ProcFs::maps(pid(), true);
   site_ = RemoteSyscalls::findSyscallSiteInVdso(pid());
   if (site_ == 0)

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/BufferPool.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "image/PageWriter.h"
@@ -26,7 +27,8 @@ struct DumpOptions {
 
 class DumpContext {
  public:
-  DumpContext(ProcessFreezer& freezer, PageWriter& pages, const DumpOptions& opts);
+  DumpContext(ProcessFreezer& freezer, PageWriter& pages, BufferPool& buffers,
+              const DumpOptions& opts);
   DumpContext(const DumpContext&) = delete;
   DumpContext& operator=(const DumpContext&) = delete;
   ~DumpContext();
@@ -35,6 +37,8 @@ class DumpContext {
   ProcessFreezer& freezer() { return freezer_; }
   RemoteMemory& memory() { return mem_; }
   PageWriter& pages() { return pages_; }
+  // Copy buffers for page data, faulted in before the freeze.
+  BufferPool& copyBuffers() { return buffers_; }
   const DumpOptions& options() const { return opts_; }
 
   // Injected syscalls in thread `tid` (settled on first use, put back by finish()).
@@ -53,6 +57,7 @@ class DumpContext {
  private:
   ProcessFreezer& freezer_;
   PageWriter& pages_;
+  BufferPool& buffers_;
   DumpOptions opts_;
   RemoteMemory mem_;
   uint64_t site_ = 0;

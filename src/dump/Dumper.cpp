@@ -57,15 +57,20 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   tree.set_root_pid(pid);
   img::Process& proc = *tree.add_processes();
 
+  BufferPool buffers(4, 8 << 20);  // before the freeze: faulting it in is not the task's time
   ProcessFreezer freezer(pid);
   auto frozenAt = freezer.frozenAt();
+  spdlog::debug("pid {}: {} threads frozen in {} us", pid, freezer.threads().size(),
+                usSince(start));
   FaultPoint::hit("dump-after-freeze");
   fillIdentity(pid, proc);
   {
-    DumpContext ctx(freezer, writer.pages(), opts);
+    DumpContext ctx(freezer, writer.pages(), buffers, opts);
     for (auto& c : CollectorRegistry::all()) {
       try {
+        auto t = Clock::now();
         c->collect(ctx, proc);
+        spdlog::debug("pid {}: {} state collected in {} us", pid, c->name(), usSince(t));
       } catch (const Error& e) {
         throw Error(fmt::format("dump of pid {} failed ({} state): {}", pid, c->name(), e.what()));
       }
@@ -95,7 +100,9 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   manifest.set_freeze_us(res.freezeUs);
   manifest.set_dump_us(usSince(start));
   FaultPoint::hit("dump-before-commit");
+  auto commitStart = Clock::now();
   writer.commit(tree, manifest);
+  spdlog::debug("pid {}: image committed (fsync, rename) in {} us", pid, usSince(commitStart));
   if (!opts.leaveRunning) freezer.kill();
   res.totalUs = usSince(start);
   res.pages = pages;

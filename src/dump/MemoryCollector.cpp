@@ -149,7 +149,7 @@ void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
 }
 
 void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
-  PageReader reader(ctx.pid(), ctx.memory(), ctx.pages());
+  PageReader reader(ctx.pid(), ctx.memory(), ctx.pages(), ctx.copyBuffers());
   for (const img::Vma& v : out.vmas()) {
     bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
                 v.kind() == img::Vma::STACK;

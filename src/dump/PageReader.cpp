@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+
 #include "common/Error.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
@@ -42,8 +43,10 @@ uint64_t PageReader::zeroPfn() {
   return pfn;
 }
 
-PageReader::PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out)
-    : pid_(pid), mem_(mem), out_(out) {}
+PageReader::PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool& pool)
+    : pid_(pid), mem_(mem), out_(out), pool_(pool) {
+  if (pool.bufferSize() < kBatchPages * kPage) fail("copy buffers are too small");
+}
 
 void PageReader::addRange(uint64_t start, uint64_t end, Mode mode) {
   ranges_.push_back({start, end, mode});
@@ -53,74 +56,138 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
   std::string pm = ProcFs::path(pid_, "pagemap");
   UniqueFd fd(::open(pm.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) failErrno("cannot open {}", pm);
-  buf_.resize(kBatchPages * kPage);
-  uint64_t zero = zeroPfn();
-  std::vector<uint64_t> entries;
-  for (const Range& r : ranges_) {
-    uint64_t n = (r.end - r.start) / kPage;
-    entries.resize(n);
-    size_t want = n * 8;
-    ssize_t got = ::pread(fd.get(), entries.data(), want, static_cast<off_t>(r.start / kPage * 8));
-    if (got != static_cast<ssize_t>(want))
-      failErrno("pid {}: cannot read pagemap for {:#x}-{:#x}", pid_, r.start, r.end);
-    uint64_t runStart = 0, runLen = 0;
-    for (uint64_t i = 0; i <= n; ++i) {
-      bool take = false;
-      if (i < n) {
-        uint64_t e = entries[i];
-        bool present = e & kPmPresent, swapped = e & kPmSwapped, file = e & kPmFile;
-        switch (r.mode) {
-          case kAnonPresent:
-            take = swapped || (present && !(zero && (e & kPmPfnMask) == zero));
-            break;
-          case kAnyPresent:
-            take = present || swapped;
-            break;
-          case kPrivateCopies:
-            take = swapped || (present && !file);
-            break;
+  free_.clear();
+  for (size_t i = 0; i < pool_.count(); ++i) free_.push_back(pool_.buffer(i));
+  done_ = false;
+  std::thread storer(&PageReader::storeLoop, this, &runs);
+  auto finishStorer = [&] {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    storer.join();
+  };
+  try {
+    uint64_t zero = zeroPfn();
+    std::vector<uint64_t> entries;
+    for (const Range& r : ranges_) {
+      uint64_t n = (r.end - r.start) / kPage;
+      entries.resize(n);
+      size_t want = n * 8;
+      ssize_t got =
+          ::pread(fd.get(), entries.data(), want, static_cast<off_t>(r.start / kPage * 8));
+      if (got != static_cast<ssize_t>(want))
+        failErrno("pid {}: cannot read pagemap for {:#x}-{:#x}", pid_, r.start, r.end);
+      uint64_t runStart = 0, runLen = 0;
+      for (uint64_t i = 0; i <= n; ++i) {
+        bool take = false;
+        if (i < n) {
+          uint64_t e = entries[i];
+          bool present = e & kPmPresent, swapped = e & kPmSwapped, file = e & kPmFile;
+          switch (r.mode) {
+            case kAnonPresent:
+              take = swapped || (present && !(zero && (e & kPmPfnMask) == zero));
+              break;
+            case kAnyPresent:
+              take = present || swapped;
+              break;
+            case kPrivateCopies:
+              take = swapped || (present && !file);
+              break;
+          }
         }
-      }
-      if (take) {
-        if (runLen == 0) runStart = r.start + i * kPage;
-        ++runLen;
-        if (batchPages_ + runLen == kBatchPages) {
-          batch_.emplace_back(runStart, runLen);
-          batchPages_ += runLen;
-          flush(runs);
+        if (take) {
+          if (runLen == 0) runStart = r.start + i * kPage;
+          ++runLen;
+          if (batch_.pages + runLen == kBatchPages) {
+            batch_.runs.emplace_back(runStart, runLen);
+            batch_.pages += runLen;
+            flush();
+            runLen = 0;
+          }
+        } else if (runLen) {
+          batch_.runs.emplace_back(runStart, runLen);
+          batch_.pages += runLen;
           runLen = 0;
+          if (batch_.pages >= kBatchPages / 2) flush();
         }
-      } else if (runLen) {
-        batch_.emplace_back(runStart, runLen);
-        batchPages_ += runLen;
-        runLen = 0;
-        if (batchPages_ >= kBatchPages / 2) flush(runs);
       }
     }
+    flush();
+  } catch (...) {
+    finishStorer();
+    throw;
   }
-  flush(runs);
+  finishStorer();
+  if (storeError_) std::rethrow_exception(storeError_);
 }
 
-void PageReader::flush(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
-  if (batch_.empty()) return;
+uint8_t* PageReader::takeFreeBuffer() {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return !free_.empty() || storeError_; });
+  if (storeError_) std::rethrow_exception(storeError_);
+  auto* b = free_.back();
+  free_.pop_back();
+  return b;
+}
+
+void PageReader::flush() {
+  if (batch_.runs.empty()) return;
+  batch_.buf = takeFreeBuffer();
   std::vector<iovec> local, remote;
-  local.reserve(batch_.size());
-  remote.reserve(batch_.size());
+  local.reserve(batch_.runs.size());
+  remote.reserve(batch_.runs.size());
   uint64_t off = 0;
-  for (auto& [addr, n] : batch_) {
-    local.push_back({buf_.data() + off, n * kPage});
+  for (auto& [addr, n] : batch_.runs) {
+    local.push_back({batch_.buf + off, n * kPage});
     remote.push_back({reinterpret_cast<void*>(addr), n * kPage});
     off += n * kPage;
   }
-  mem_.readv(local, remote);
-  off = 0;
-  for (auto& [addr, n] : batch_) {
-    *runs.Add() = out_.append(addr, buf_.data() + off, n);
-    off += n * kPage;
-    pages_ += n;
+  try {
+    mem_.readv(local, remote);
+  } catch (...) {
+    std::lock_guard<std::mutex> l(mu_);
+    free_.push_back(batch_.buf);
+    throw;
   }
-  batch_.clear();
-  batchPages_ = 0;
+  pages_ += batch_.pages;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    full_.push_back(std::move(batch_));
+  }
+  cv_.notify_all();
+  batch_ = Batch{};
+}
+
+void PageReader::storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs) {
+  for (;;) {
+    Batch b;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return !full_.empty() || done_; });
+      if (full_.empty()) return;
+      b = std::move(full_.front());
+      full_.pop_front();
+    }
+    try {
+      if (!storeError_) {
+        uint64_t off = 0;
+        for (auto& [addr, n] : b.runs) {
+          *runs->Add() = out_.append(addr, b.buf + off, n);
+          off += n * kPage;
+        }
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> l(mu_);
+      storeError_ = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      free_.push_back(b.buf);
+    }
+    cv_.notify_all();
+  }
 }
 
 }  // namespace cryo

@@ -4,9 +4,15 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <vector>
 
+#include "common/BufferPool.h"
 #include "cryo.pb.h"
 #include "image/PageWriter.h"
 #include "inject/RemoteMemory.h"
@@ -20,7 +26,8 @@ class PageReader {
     kAnyPresent,     // shared anonymous: present or swapped
     kPrivateCopies,  // private file mapping: only pages copied on write (not page cache)
   };
-  PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out);
+  // `pool` holds the copy buffers (allocated before the freeze).
+  PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool& pool);
   void addRange(uint64_t start, uint64_t end, Mode mode);
   // Copies every selected page; appends the runs written to `runs`.
   void run(google::protobuf::RepeatedPtrField<img::PageRun>& runs);
@@ -34,17 +41,31 @@ class PageReader {
     uint64_t start, end;
     Mode mode;
   };
-  void flush(google::protobuf::RepeatedPtrField<img::PageRun>& runs);
+  // A batch of runs (vaddr, pages) copied into one buffer, waiting to be stored.
+  struct Batch {
+    std::vector<std::pair<uint64_t, uint64_t>> runs;
+    uint64_t pages = 0;
+    uint8_t* buf = nullptr;
+  };
+  void flush();
+  void storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs);
+  uint8_t* takeFreeBuffer();
 
   pid_t pid_;
   RemoteMemory& mem_;
   PageWriter& out_;
   std::vector<Range> ranges_;
-  // Pending batch: runs (vaddr, pages) to copy into buf_.
-  std::vector<std::pair<uint64_t, uint64_t>> batch_;
-  uint64_t batchPages_ = 0;
-  std::vector<uint8_t> buf_;
+  Batch batch_;
   uint64_t pages_ = 0;
+  // Copying out of the process and storing run in parallel: a pool of buffers moves between
+  // the copier (this thread) and the storer thread.
+  BufferPool& pool_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<uint8_t*> free_;
+  std::deque<Batch> full_;
+  bool done_ = false;
+  std::exception_ptr storeError_;
 };
 
 }  // namespace cryo

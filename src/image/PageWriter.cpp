@@ -30,7 +30,8 @@ img::PageRun PageWriter::append(uint64_t vaddr, const void* data, uint64_t nrPag
     if (n <= 0) failErrno("cannot write {} bytes to {}", len - done, path_);
     done += static_cast<size_t>(n);
   }
-  whole_.update(data, len);
+  uint64_t runSum = run.xxh3();
+  whole_.update(&runSum, sizeof runSum);
   offset_ += len;
   return run;
 }

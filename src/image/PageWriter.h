@@ -19,6 +19,7 @@ class PageWriter {
   static img::PageRun zeroRun(uint64_t vaddr, uint64_t nrPages);
   void sync();  // fsync
   uint64_t bytes() const { return offset_; }
+  // Digest of the file: XXH3 over the sequence of its runs' checksums.
   uint64_t fileChecksum() const { return whole_.digest(); }
   const std::string& path() const { return path_; }
 

@@ -72,13 +72,15 @@ void ProcessFreezer::thaw() {
 
 void ProcessFreezer::kill() {
   ::kill(pid_, SIGKILL);
-  for (auto& t : threads_) {
-    if (!t->attached()) continue;
-    // A traced thread reports its death to us; reap what is ours to reap.
+  // A traced thread reports its death to us. The leader reports last: it cannot be reaped
+  // before the other threads of its group are, so wait for those first.
+  for (size_t i = threads_.size(); i-- > 0;) {
+    Tracee& t = *threads_[i];
+    if (!t.attached()) continue;
     int status;
-    while (::waitpid(t->tid(), &status, __WALL) < 0 && errno == EINTR) {
+    while (::waitpid(t.tid(), &status, __WALL) < 0 && errno == EINTR) {
     }
-    t->markGone();
+    t.markGone();
   }
 }
 
