@@ -20,8 +20,9 @@ class ImageReader {
   const img::Tree& tree() const { return tree_; }
   const std::filesystem::path& dir() const { return dir_; }
   uint64_t manifestChecksum() const { return manifestChecksum_; }
-  // Data of a DATA run, checksum-verified (throws naming the run if it does not match).
-  const uint8_t* pageData(const img::PageRun& run) const;
+  // Data of a DATA run, checksum-verified unless `verify` is false (throws naming the run if
+  // it does not match).
+  const uint8_t* pageData(const img::PageRun& run, bool verify = true) const;
   uint64_t pagesBytes() const { return pagesSize_; }
 
   // Reads and validates just the manifest file (used to check parents cheaply).

@@ -33,18 +33,6 @@ bool isSpecial(const img::Vma& v) {
          v.kind() == img::Vma::VVAR_VCLOCK;
 }
 
-// The pages of a mapping that the image stores: mappings holding any need writing.
-std::set<uint64_t> mappingsWithPages(const img::Process& in) {
-  std::set<uint64_t> starts;
-  size_t vi = 0;
-  for (const auto& run : in.pages()) {
-    while (vi < static_cast<size_t>(in.vmas_size()) && in.vmas(static_cast<int>(vi)).end() <= run.vaddr())
-      ++vi;
-    if (vi < static_cast<size_t>(in.vmas_size())) starts.insert(in.vmas(static_cast<int>(vi)).start());
-  }
-  return starts;
-}
-
 }  // namespace
 
 void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
@@ -71,6 +59,13 @@ void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
         in.vmas(static_cast<int>(vi)).end() < end)
       fail("pid {}: page run {:#x}-{:#x} lies outside the saved mappings: the image is corrupt",
            ctx.pid(), run.vaddr(), end);
+  }
+  // Resolve every page's source now: corrupt page data is refused before anything is built.
+  sources_ = ctx.chain().pageSources(in);
+  int mi = 0;
+  for (const PageSource& src : sources_) {
+    while (mi < in.vmas_size() && in.vmas(mi).end() <= src.vaddr) ++mi;
+    if (mi < in.vmas_size()) withPages_.insert(in.vmas(mi).start());
   }
 }
 
@@ -120,12 +115,11 @@ void MemoryRestorer::placeVdso(RestoreContext& ctx, const img::Process& in) {
 
 void MemoryRestorer::createMappings(RestoreContext& ctx, const img::Process& in) {
   RemoteSyscalls& rs = ctx.leaderSyscalls();
-  std::set<uint64_t> withPages = mappingsWithPages(in);
-  for (const auto& v : in.vmas()) {
+    for (const auto& v : in.vmas()) {
     if (isSpecial(v)) continue;
     uint64_t len = v.end() - v.start();
     uint32_t prot = v.prot();
-    if (withPages.count(v.start())) prot |= PROT_READ | PROT_WRITE;
+    if (withPages_.count(v.start())) prot |= PROT_READ | PROT_WRITE;
     uint64_t flags = MAP_FIXED | (v.shared() ? MAP_SHARED : MAP_PRIVATE);
     if (v.growsdown()) flags |= MAP_GROWSDOWN;
     if (v.noreserve()) flags |= MAP_NORESERVE;
@@ -157,12 +151,11 @@ void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& in) {
     remote.clear();
     batched = 0;
   };
-  for (const auto& run : in.pages()) {
-    if (run.kind() != img::PageRun::DATA) continue;  // zero runs: fresh memory is zero already
-    const uint8_t* data = ctx.image().pageData(run);  // verifies the checksum
-    size_t len = uint64_t(run.nr_pages()) * kPage;
-    local.push_back({const_cast<uint8_t*>(data), len});
-    remote.push_back({reinterpret_cast<void*>(run.vaddr()), len});
+  // Pages no image stored are left as the fresh mapping holds them (zeros or file bytes).
+  for (const PageSource& src : sources_) {
+    size_t len = src.nrPages * kPage;
+    local.push_back({const_cast<uint8_t*>(src.data), len});
+    remote.push_back({reinterpret_cast<void*>(src.vaddr), len});
     batched += len;
     if (local.size() >= 1024 || batched >= (64u << 20)) flush();
   }
@@ -171,11 +164,10 @@ void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& in) {
 
 void MemoryRestorer::finishMappings(RestoreContext& ctx, const img::Process& in) {
   RemoteSyscalls& rs = ctx.leaderSyscalls();
-  std::set<uint64_t> withPages = mappingsWithPages(in);
-  for (const auto& v : in.vmas()) {
+    for (const auto& v : in.vmas()) {
     if (isSpecial(v)) continue;
     uint64_t len = v.end() - v.start();
-    if (withPages.count(v.start()) && (v.prot() & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+    if (withPages_.count(v.start()) && (v.prot() & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
       rs.check(fmt::format("mprotect of {}", vmaName(v)), SYS_mprotect, v.start(), len, v.prot());
     for (uint32_t advice : v.madvise())
       rs.check(fmt::format("madvise({}) of {}", advice, vmaName(v)), SYS_madvise, v.start(), len,

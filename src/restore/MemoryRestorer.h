@@ -2,6 +2,11 @@
 // recreates every mapping at its address, fills the saved pages, sets the mm fields and exe.
 #pragma once
 
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "image/ImageChain.h"
 #include "restore/Restorer.h"
 
 namespace cryo {
@@ -19,6 +24,9 @@ class MemoryRestorer : public Restorer {
   void fillPages(RestoreContext& ctx, const img::Process& in);
   void finishMappings(RestoreContext& ctx, const img::Process& in);
   void setMmFields(RestoreContext& ctx, const img::Process& in);
+
+  std::vector<PageSource> sources_;   // resolved (and checksum-verified) in validate()
+  std::set<uint64_t> withPages_;      // starts of mappings that receive page data
 };
 
 }  // namespace cryo

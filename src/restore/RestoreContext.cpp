@@ -11,9 +11,9 @@
 
 namespace cryo {
 
-RestoreContext::RestoreContext(const ImageReader& image, const img::Process& proc,
+RestoreContext::RestoreContext(const ImageChain& chain, const img::Process& proc,
                                const RestoreOptions& opts)
-    : image_(image), proc_(proc), opts_(opts) {}
+    : chain_(chain), proc_(proc), opts_(opts) {}
 
 RestoreContext::~RestoreContext() {
   if (scratch_) scratch_->keep();  // the process is killed or already cleaned up

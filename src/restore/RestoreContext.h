@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/UniqueFd.h"
-#include "image/ImageReader.h"
+#include "image/ImageChain.h"
 #include "inject/RemoteMemory.h"
 #include "inject/RemoteScratch.h"
 #include "inject/RemoteSyscalls.h"
@@ -22,12 +22,13 @@ struct RestoreOptions {};
 
 class RestoreContext {
  public:
-  RestoreContext(const ImageReader& image, const img::Process& proc, const RestoreOptions& opts);
+  RestoreContext(const ImageChain& chain, const img::Process& proc, const RestoreOptions& opts);
   RestoreContext(const RestoreContext&) = delete;
   RestoreContext& operator=(const RestoreContext&) = delete;
   ~RestoreContext();
 
-  const ImageReader& image() const { return image_; }
+  const ImageReader& image() const { return chain_.newest(); }
+  const ImageChain& chain() const { return chain_; }
   const img::Process& process() const { return proc_; }
   const RestoreOptions& options() const { return opts_; }
   pid_t pid() const { return proc_.pid(); }
@@ -68,7 +69,7 @@ class RestoreContext {
   void forgetSyscalls();  // drops RemoteSyscalls without touching thread state
 
  private:
-  const ImageReader& image_;
+  const ImageChain& chain_;
   const img::Process& proc_;
   RestoreOptions opts_;
   std::vector<std::unique_ptr<Tracee>> threads_;

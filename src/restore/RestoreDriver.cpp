@@ -16,7 +16,7 @@
 #include "common/Error.h"
 #include "common/FaultPoint.h"
 #include "common/ProcFs.h"
-#include "image/ImageReader.h"
+#include "image/ImageChain.h"
 #include "restore/ProcessBuilder.h"
 #include "restore/RestorerRegistry.h"
 
@@ -43,7 +43,8 @@ void RestoreDriver::finalizeThreads(RestoreContext& ctx, const img::Process& in)
 
 RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const RestoreOptions& opts) {
   auto start = std::chrono::steady_clock::now();
-  ImageReader image(dir);
+  ImageChain chain(dir);
+  const ImageReader& image = chain.newest();
   const img::Tree& tree = image.tree();
   if (tree.processes_size() != 1)
     fail("image {}: holds {} processes; this cryo restores exactly one", dir.string(),
@@ -52,7 +53,7 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
     fail("image {}: made on {}, cannot restore on {}", dir.string(), image.manifest().arch(),
          CRYO_ARCH);
   const img::Process& proc = tree.processes(0);
-  RestoreContext ctx(image, proc, opts);
+  RestoreContext ctx(chain, proc, opts);
   auto restorers = RestorerRegistry::all();
   for (auto& r : restorers) r->validate(ctx, proc);
   if (ProcFs::exists(proc.pid())) fail("cannot restore: {}", ProcFs::describe(proc.pid()));

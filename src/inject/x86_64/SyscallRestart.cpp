@@ -2,6 +2,10 @@
 // into registers that re-enter that call when the thread is resumed elsewhere (after restore).
 #include "inject/x86_64/SyscallRestart.h"
 
+#include <sys/syscall.h>
+
+#include <cerrno>
+
 #include "common/KernelCompat.h"
 
 namespace cryo {
@@ -20,7 +24,13 @@ long SyscallRestart::interruptedSyscall(const Registers& r) {
 
 Registers SyscallRestart::forImage(const Registers& frozen) {
   Registers r = frozen;
-  if (interruptedSyscall(frozen) >= 0) {
+  long nr = interruptedSyscall(frozen);
+  if (nr == SYS_restart_syscall) {
+    // The kernel was resuming an earlier interrupted call through its restart block, which
+    // lives in the kernel and is not part of the image: the call returns EINTR, as it does when
+    // a restart block is lost (callers of sleeps, poll and futex waits retry on EINTR).
+    r.setResult(-EINTR);
+  } else if (nr >= 0) {
     // The call is executed again from the start with its original arguments. For calls the
     // kernel would have resumed through restart_syscall (relative sleeps, poll and futex
     // timeouts) this means waiting the full timeout again: never shorter than asked.
