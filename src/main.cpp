@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/ImageDescriber.h"
+#include "cli/StoreCommands.h"
 #include "common/Error.h"
 #include "dump/Dumper.h"
 #include "image/ImageReader.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cryo ") + CRYO_VERSION);
 
   int pid = 0;
+  bool json = false;
   std::string images;
   bool leaveRunning = false;
   auto* dump = app.add_subcommand("dump", "Checkpoint a running process into an image directory");
@@ -35,10 +37,17 @@ int main(int argc, char** argv) {
   dump->add_option("--images", images, "Image directory to write")->required();
   dump->add_flag("--leave-running", leaveRunning, "Let the process run on after the checkpoint");
 
-  auto* restore = app.add_subcommand("restore", "Bring a process back from an image directory");
-  restore->add_option("--images", images, "Image directory to read")->required();
+  std::string store, id;
+  auto* restore = app.add_subcommand("restore", "Bring a process back from a checkpoint");
+  auto* imagesOpt = restore->add_option("--images", images, "Image directory to read");
+  auto* storeOpt = restore->add_option("--store", store, "Store to restore the latest checkpoint of");
+  restore->add_option("--id", id, "With --store: the checkpoint to restore")->needs(storeOpt);
+  imagesOpt->excludes(storeOpt);
 
-  bool json = false;
+  auto* ls = app.add_subcommand("ls", "List the checkpoints of a store, oldest first");
+  ls->add_option("--store", store, "Store directory")->required();
+  ls->add_flag("--json", json, "Machine-readable output");
+
   auto* show = app.add_subcommand("show", "Describe what an image holds");
   show->add_option("--images", images, "Image directory to read")->required();
   show->add_flag("--json", json, "Machine-readable output");
@@ -55,10 +64,15 @@ int main(int argc, char** argv) {
       spdlog::info("pid {}: {} pages ({} bytes), frozen {} us, total {} us", pid, r.pages,
                    r.bytes, r.freezeUs, r.totalUs);
     } else if (*restore) {
-      cryo::RestoreResult r = cryo::RestoreDriver::run(images, cryo::RestoreOptions{});
+      if (images.empty() && store.empty()) throw cryo::Error("restore needs --images or --store");
+      std::filesystem::path dir = images;
+      if (!store.empty()) dir = cryo::StoreCommands::pickForRestore(store, id);
+      cryo::RestoreResult r = cryo::RestoreDriver::run(dir, cryo::RestoreOptions{});
       spdlog::info("restored pid {} in {} us", r.pid, r.totalUs);
       std::printf("%d\n", r.pid);
       std::fflush(stdout);
+    } else if (*ls) {
+      std::cout << cryo::StoreCommands::list(store, json);
     } else if (*show) {
       cryo::ImageReader image(images);
       if (json)

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "common/BufferPool.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
+#include "dump/PageSelection.h"
 #include "image/PageWriter.h"
 #include "inject/ProcessFreezer.h"
 #include "inject/RemoteMemory.h"
@@ -21,8 +23,13 @@
 
 namespace cryo {
 
+class PageSelection;
+
 struct DumpOptions {
   bool leaveRunning = false;
+  // Incremental: the parent image and what selects the changed pages (both or neither).
+  std::filesystem::path parent;
+  PageSelection* selection = nullptr;
 };
 
 class DumpContext {
@@ -51,6 +58,10 @@ class DumpContext {
   // A duplicate, in cryo, of the process's file descriptor `fd` (pidfd_getfd).
   UniqueFd takeFd(int fd);
 
+  // Incremental dumps: the ranges changed since the parent (nullopt: capture everything).
+  const std::optional<PageRanges>& changedRanges() const { return changed_; }
+  void setChangedRanges(std::optional<PageRanges> r) { changed_ = std::move(r); }
+
   // Puts every thread's registers and signal mask back and removes the scratch area.
   void finish();
 
@@ -65,6 +76,7 @@ class DumpContext {
   std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;
   std::unique_ptr<RemoteScratch> scratch_;
   UniqueFd pidfd_;
+  std::optional<PageRanges> changed_;
 };
 
 }  // namespace cryo

@@ -14,6 +14,7 @@
 #include "common/FaultPoint.h"
 #include "common/ProcFs.h"
 #include "dump/CollectorRegistry.h"
+#include "image/ImageReader.h"
 #include "image/ImageWriter.h"
 
 namespace cryo {
@@ -52,6 +53,13 @@ void fillIdentity(pid_t pid, img::Process& p) {
 DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& opts) {
   auto start = Clock::now();
   if (pid <= 0 || !ProcFs::exists(pid)) fail("no process with pid {}", pid);
+  if (!opts.parent.empty()) {
+    img::Manifest pm = ImageReader::readManifest(opts.parent, nullptr);
+    if (pm.root_pid() != pid)
+      fail("parent image {} is a checkpoint of pid {}, not of pid {}", opts.parent.string(),
+           pm.root_pid(), pid);
+    if (!opts.selection) fail("an incremental dump needs a way to find the changed pages");
+  }
   ImageWriter writer(dir);  // checks the destination before the task is touched
   img::Tree tree;
   tree.set_root_pid(pid);
@@ -66,6 +74,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   fillIdentity(pid, proc);
   {
     DumpContext ctx(freezer, writer.pages(), buffers, opts);
+    if (opts.selection) ctx.setChangedRanges(opts.selection->changedRanges(ctx));
     for (auto& c : CollectorRegistry::all()) {
       try {
         auto t = Clock::now();
@@ -76,6 +85,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       }
     }
     FaultPoint::hit("dump-after-memory");
+    if (opts.selection) opts.selection->captured(ctx);
     ctx.finish();
   }
 
@@ -88,6 +98,16 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   uint64_t pages = 0;
   for (const auto& r : proc.pages())
     if (r.kind() == img::PageRun::DATA) pages += r.nr_pages();
+  if (!opts.parent.empty()) {
+    uint64_t sum = 0;
+    img::Manifest pm = ImageReader::readManifest(opts.parent, &sum);
+    img::ParentRef* ref = manifest.mutable_parent();
+    ref->set_image_id(pm.image_id());
+    ref->set_manifest_checksum(sum);
+    ref->set_path(std::filesystem::relative(std::filesystem::absolute(opts.parent),
+                                            std::filesystem::absolute(dir))
+                      .string());
+  }
   manifest.set_cryo_version(CRYO_VERSION);
   manifest.set_arch(CRYO_ARCH);
   utsname u{};

@@ -150,14 +150,29 @@ void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
 
 void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
   PageReader reader(ctx.pid(), ctx.memory(), ctx.pages(), ctx.copyBuffers());
+  const std::optional<PageRanges>& changed = ctx.changedRanges();
   for (const img::Vma& v : out.vmas()) {
     bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
                 v.kind() == img::Vma::STACK;
+    PageReader::Mode mode;
     if (anon)
-      reader.addRange(v.start(), v.end(), v.shared() ? PageReader::kAnyPresent
-                                                     : PageReader::kAnonPresent);
+      mode = v.shared() ? PageReader::kAnyPresent : PageReader::kAnonPresent;
     else if (v.kind() == img::Vma::FILE && !v.shared())
-      reader.addRange(v.start(), v.end(), PageReader::kPrivateCopies);
+      mode = PageReader::kPrivateCopies;
+    else
+      continue;
+    if (!changed) {
+      reader.addRange(v.start(), v.end(), mode);
+      continue;
+    }
+    // Incremental: only the changed parts; their pages without data become ZERO runs so the
+    // parent's older copy is not used.
+    auto it = std::lower_bound(changed->begin(), changed->end(), std::make_pair(v.start(), uint64_t(0)));
+    if (it != changed->begin()) --it;
+    for (; it != changed->end() && it->first < v.end(); ++it) {
+      uint64_t s = std::max(it->first, v.start()), e = std::min(it->second, v.end());
+      if (s < e) reader.addRange(s, e, mode, true);
+    }
   }
   reader.run(*out.mutable_pages());
 }

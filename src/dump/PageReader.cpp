@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 
@@ -48,8 +49,8 @@ PageReader::PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool
   if (pool.bufferSize() < kBatchPages * kPage) fail("copy buffers are too small");
 }
 
-void PageReader::addRange(uint64_t start, uint64_t end, Mode mode) {
-  ranges_.push_back({start, end, mode});
+void PageReader::addRange(uint64_t start, uint64_t end, Mode mode, bool recordRest) {
+  ranges_.push_back({start, end, mode, recordRest});
 }
 
 void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
@@ -79,7 +80,7 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
           ::pread(fd.get(), entries.data(), want, static_cast<off_t>(r.start / kPage * 8));
       if (got != static_cast<ssize_t>(want))
         failErrno("pid {}: cannot read pagemap for {:#x}-{:#x}", pid_, r.start, r.end);
-      uint64_t runStart = 0, runLen = 0;
+      uint64_t runStart = 0, runLen = 0, zeroStart = 0, zeroLen = 0;
       for (uint64_t i = 0; i <= n; ++i) {
         bool take = false;
         if (i < n) {
@@ -95,6 +96,15 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
             case kPrivateCopies:
               take = swapped || (present && !file);
               break;
+          }
+        }
+        if (r.recordRest) {
+          if (i < n && !take) {
+            if (zeroLen == 0) zeroStart = r.start + i * kPage;
+            ++zeroLen;
+          } else if (zeroLen) {
+            zeroRuns_.push_back(PageWriter::zeroRun(zeroStart, zeroLen));
+            zeroLen = 0;
           }
         }
         if (take) {
@@ -121,6 +131,11 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
   }
   finishStorer();
   if (storeError_) std::rethrow_exception(storeError_);
+  for (auto& z : zeroRuns_) *runs.Add() = std::move(z);
+  zeroRuns_.clear();
+  // Runs in address order, as the image format promises.
+  std::sort(runs.begin(), runs.end(),
+            [](const img::PageRun& a, const img::PageRun& b) { return a.vaddr() < b.vaddr(); });
 }
 
 uint8_t* PageReader::takeFreeBuffer() {

@@ -28,7 +28,10 @@ class PageReader {
   };
   // `pool` holds the copy buffers (allocated before the freeze).
   PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool& pool);
-  void addRange(uint64_t start, uint64_t end, Mode mode);
+  // Selects the pages of [start, end) that hold data. With `recordRest`, the pages of the range
+  // that hold none are recorded as ZERO runs (an incremental image: they no longer hold what
+  // the parent stored).
+  void addRange(uint64_t start, uint64_t end, Mode mode, bool recordRest = false);
   // Copies every selected page; appends the runs written to `runs`.
   void run(google::protobuf::RepeatedPtrField<img::PageRun>& runs);
   uint64_t pagesCopied() const { return pages_; }
@@ -40,6 +43,7 @@ class PageReader {
   struct Range {
     uint64_t start, end;
     Mode mode;
+    bool recordRest;
   };
   // A batch of runs (vaddr, pages) copied into one buffer, waiting to be stored.
   struct Batch {
@@ -55,6 +59,7 @@ class PageReader {
   RemoteMemory& mem_;
   PageWriter& out_;
   std::vector<Range> ranges_;
+  std::vector<img::PageRun> zeroRuns_;
   Batch batch_;
   uint64_t pages_ = 0;
   // Copying out of the process and storing run in parallel: a pool of buffers moves between

@@ -35,7 +35,10 @@ ImageChain::ImageChain(const fs::path& newest) {
            pdir.string(), ref.image_id());
     uint64_t sum = 0;
     img::Manifest pm = ImageReader::readManifest(pdir, &sum);
-    if (pm.image_id() != ref.image_id() || sum != ref.manifest_checksum())
+    bool sameState = sum == ref.manifest_checksum() ||
+                     (pm.replaced_manifest_checksum() != 0 &&
+                      pm.replaced_manifest_checksum() == ref.manifest_checksum());
+    if (pm.image_id() != ref.image_id() || !sameState)
       fail("image {}: its parent {} is not the image it was taken after (id {} vs {}, manifest "
            "checksum {:016x} vs {:016x}): the chain is broken",
            dir.string(), pdir.string(), pm.image_id(), ref.image_id(), sum,

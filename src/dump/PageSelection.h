@@ -1,0 +1,26 @@
+// PageSelection: how a dump learns which pages changed since its parent (incremental
+// checkpoints) and re-arms write tracking, both while the task is frozen.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace cryo {
+
+class DumpContext;
+
+using PageRanges = std::vector<std::pair<uint64_t, uint64_t>>;  // sorted [start, end)
+
+class PageSelection {
+ public:
+  virtual ~PageSelection() = default;
+  // While frozen, before memory is captured: the ranges written since the parent checkpoint,
+  // or nullopt to capture all memory (a full checkpoint).
+  virtual std::optional<PageRanges> changedRanges(DumpContext& ctx) = 0;
+  // While still frozen, after memory was captured: start tracking writes for the next one.
+  virtual void captured(DumpContext& /*ctx*/) {}
+};
+
+}  // namespace cryo
