@@ -8,7 +8,8 @@ namespace cryo {
 
 class FaultPoint {
  public:
-  // Throws Error("injected fault at <name>") when CRYO_FAULT names this point.
+  // Throws Error("injected fault at <name>") when CRYO_FAULT names this point; with
+  // CRYO_FAULT=<name>:kill, cryo kills itself there (SIGKILL).
   static void hit(std::string_view name);
 };
 

@@ -73,7 +73,12 @@ class DumpContext {
   RemoteMemory mem_;
   uint64_t site_ = 0;
   std::vector<MapsEntry> maps_;
+  void createArea();
+
   std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;
+  // The injection area in the task: guard code page, one guard slot per thread, scratch data.
+  uint64_t area_ = 0, areaSize_ = 0, slots_ = 0;
+  std::map<pid_t, uint64_t> slotOf_;
   std::unique_ptr<RemoteScratch> scratch_;
   UniqueFd pidfd_;
   std::optional<PageRanges> changed_;

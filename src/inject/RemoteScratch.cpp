@@ -24,6 +24,9 @@ RemoteScratch::RemoteScratch(RemoteSyscalls& rs, RemoteMemory& mem, uint64_t siz
   }
 }
 
+RemoteScratch::RemoteScratch(RemoteMemory& mem, uint64_t addr, uint64_t size)
+    : rs_(nullptr), mem_(mem), addr_(addr), size_(size), kept_(true) {}
+
 RemoteScratch::~RemoteScratch() {
   if (kept_ || !rs_ || !rs_->thread().attached()) return;
   try {

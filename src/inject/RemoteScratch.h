@@ -15,6 +15,8 @@ class RemoteScratch {
  public:
   // Maps `size` bytes read-write in the process of `rs` (at `fixedAddr` if non-zero).
   RemoteScratch(RemoteSyscalls& rs, RemoteMemory& mem, uint64_t size, uint64_t fixedAddr = 0);
+  // Uses [addr, addr + size), mapped and unmapped by someone else.
+  RemoteScratch(RemoteMemory& mem, uint64_t addr, uint64_t size);
   RemoteScratch(const RemoteScratch&) = delete;
   RemoteScratch& operator=(const RemoteScratch&) = delete;
   // Unmaps the area unless keep() was called.

@@ -10,6 +10,7 @@
 #include "common/Error.h"
 #include "common/ProcFs.h"
 #include "inject/RemoteMemory.h"
+#include "inject/x86_64/SyscallRestart.h"
 
 namespace cryo {
 
@@ -20,13 +21,42 @@ constexpr uint64_t kAllSignals = ~0ULL;
 RemoteSyscalls::RemoteSyscalls(Tracee& thread, uint64_t site) : thread_(thread), site_(site) {
   if (site_ == 0) fail("{}: no syscall instruction available for injection", thread.who());
   original_ = thread_.regs();
+  settle();
+}
+
+RemoteSyscalls::RemoteSyscalls(Tracee& thread, const InjectionGuard& guard)
+    : thread_(thread), site_(guard.code), guard_(guard) {
+  original_ = thread_.regs();
+  writeGuardSlot(thread_.signalMask());
+  settle();
+  writeGuardSlot(sigmask_);
+}
+
+void RemoteSyscalls::writeGuardSlot(uint64_t mask) {
+  Registers resume = SyscallRestart::forImage(original_);
+  std::vector<uint8_t> slot = Registers::guardSlot(resume, mask);
+  guard_.memory->write(guard_.slot, slot.data(), slot.size());
+}
+
+void RemoteSyscalls::enableGuard(const InjectionGuard& guard) {
+  guard_ = guard;
+  site_ = guard.code;
+  writeGuardSlot(sigmask_);
+}
+
+void RemoteSyscalls::disableGuard(uint64_t site) {
+  guard_ = InjectionGuard{};
+  site_ = site;
+}
+
+void RemoteSyscalls::settle() {
   // Settle: the first injected call runs with the thread's own signal mask so that a mask a
   // syscall such as sigsuspend had swapped in is put back by the kernel. A signal that was due
   // is delivered on the thread's original context and the thread is frozen again.
   for (int attempt = 0;; ++attempt) {
     long r = 0;
     if (run(SYS_getpid, {}, r) == Outcome::kDone) break;
-    if (attempt > 100) fail("{}: cannot settle the thread (signal storm?)", thread.who());
+    if (attempt > 100) fail("{}: cannot settle the thread (signal storm?)", thread_.who());
   }
   sigmask_ = thread_.signalMask();
   thread_.setSignalMask(kAllSignals);
@@ -47,6 +77,7 @@ RemoteSyscalls::Outcome RemoteSyscalls::run(long nr, const std::array<uint64_t, 
                                              long& result) {
   Registers r = original_;
   r.prepareSyscall(site_, nr, args);
+  if (guard_.slot) r.setGuardSlotPointer(guard_.slot);
   spdlog::trace("{}: syscall {}({:#x}, {:#x}, {:#x}, {:#x}) at {:#x}", thread_.who(), nr, args[0],
                 args[1], args[2], args[3], site_);
   if (stack_) r.setSp(stack_);
@@ -77,6 +108,7 @@ RemoteSyscalls::Outcome RemoteSyscalls::run(long nr, const std::array<uint64_t, 
           thread_.resume(PTRACE_CONT, s.signal);
           thread_.freeze();
           original_ = thread_.regs();
+          if (guard_.slot) writeGuardSlot(thread_.signalMask());
           return Outcome::kSignalFirst;
         }
         fail("{}: unexpected {} during injected syscall {} (entered: {}, at {})", thread_.who(),

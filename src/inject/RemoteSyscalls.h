@@ -11,12 +11,24 @@
 
 namespace cryo {
 
+class RemoteMemory;
+
+// Where a crash-safe injection keeps its recovery state inside the task (see GuardCode.S).
+struct InjectionGuard {
+  uint64_t code = 0;  // address of the guard code (its first instruction is the syscall)
+  uint64_t slot = 0;  // this thread's slot (Registers::kGuardSlotSize bytes)
+  RemoteMemory* memory = nullptr;
+};
+
 class RemoteSyscalls {
  public:
   // `site` is the address of a syscall instruction mapped executable in the thread's process.
   // Construction "settles" the thread (one harmless injected call, delivering any signal that
   // was due first), records its registers and signal mask, then blocks all signals.
   RemoteSyscalls(Tracee& thread, uint64_t site);
+  // Crash-safe: injected calls run at the guard code; if cryo dies at any point the thread
+  // puts itself back and runs on.
+  RemoteSyscalls(Tracee& thread, const InjectionGuard& guard);
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
   ~RemoteSyscalls();
@@ -33,6 +45,10 @@ class RemoteSyscalls {
   Tracee& thread() { return thread_; }
 
   void setSite(uint64_t site) { site_ = site; }
+  // Switches an existing injector to crash-safe mode.
+  void enableGuard(const InjectionGuard& guard);
+  // Back to plain injection at `site` (before the guard code goes away).
+  void disableGuard(uint64_t site);
   uint64_t site() const { return site_; }
   // Stack pointer used while injecting (0: keep the thread's own).
   void setStack(uint64_t sp) { stack_ = sp; }
@@ -47,6 +63,8 @@ class RemoteSyscalls {
  private:
   enum class Outcome { kDone, kSignalFirst };
   Outcome run(long nr, const std::array<uint64_t, 6>& args, long& result);
+  void settle();
+  void writeGuardSlot(uint64_t mask);
 
   Tracee& thread_;
   uint64_t site_;
@@ -55,6 +73,7 @@ class RemoteSyscalls {
   uint64_t sigmask_ = 0;
   bool settled_ = false;
   bool released_ = false;
+  InjectionGuard guard_;
   std::vector<pid_t> newTasks_;
 };
 

@@ -2,6 +2,8 @@
 // for what injection and syscall-restart handling need.
 #include "inject/x86_64/Registers.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace cryo {
@@ -34,6 +36,22 @@ void Registers::prepareSyscall(uint64_t site, long nr, const std::array<uint64_t
   r_.rax = static_cast<uint64_t>(nr);
   r_.orig_rax = static_cast<uint64_t>(-1);  // no syscall in progress: no restart on resume
   for (int i = 0; i < 6; ++i) setArg(i, args[static_cast<size_t>(i)]);
+}
+
+extern "C" const uint8_t cryo_guard_code_begin[];
+extern "C" const uint8_t cryo_guard_code_end[];
+
+std::vector<uint8_t> Registers::guardCode() {
+  return std::vector<uint8_t>(cryo_guard_code_begin, cryo_guard_code_end);
+}
+
+std::vector<uint8_t> Registers::guardSlot(const Registers& resume, uint64_t sigmask) {
+  const user_regs_struct& r = resume.r_;
+  uint64_t v[19] = {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9,
+                    r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.eflags, sigmask};
+  std::vector<uint8_t> out(kGuardSlotSize, 0);
+  std::memcpy(out.data(), v, sizeof v);
+  return out;
 }
 
 std::string Registers::describe() const {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cryo {
 
@@ -39,6 +40,15 @@ class Registers {
   static constexpr std::array<uint8_t, 2> kSyscallInsn = {0x0f, 0x05};
 
   std::string describe() const;
+
+  // Crash-safe injection (see GuardCode.S): injected calls carry the address of the thread's
+  // guard slot in a register the kernel preserves across syscalls.
+  void setGuardSlotPointer(uint64_t slot) { r_.r12 = slot; }
+  static constexpr size_t kGuardSlotSize = 160;
+  // The slot contents that resume the thread at `resume` with signal mask `sigmask`.
+  static std::vector<uint8_t> guardSlot(const Registers& resume, uint64_t sigmask);
+  // The machine code of the guard (syscall instruction first, then the recovery path).
+  static std::vector<uint8_t> guardCode();
 
  private:
   user_regs_struct r_{};

@@ -1,0 +1,41 @@
+/* GuardCode: the code cryo places in a task for injected syscalls. Injected calls execute the
+ * syscall at its start and cryo stops the thread right after it. Only if cryo died meanwhile
+ * does the thread run on into the rest, which puts back its signal mask and every register
+ * from its slot (address in r12) and jumps to where the thread was: the task runs on as if
+ * nothing had happened. Slot layout: see GuardSlot in RemoteSyscalls.h. */
+    .section .rodata
+    .globl cryo_guard_code_begin
+    .globl cryo_guard_code_end
+cryo_guard_code_begin:
+    syscall
+    mov $14, %eax            /* rt_sigprocmask(SIG_SETMASK, &slot->sigmask, NULL, 8) */
+    mov $2, %edi
+    lea 144(%r12), %rsi
+    xor %edx, %edx
+    mov $8, %r10d
+    syscall
+    mov 56(%r12), %rsp       /* the thread's stack, below its red zone: rflags, rip */
+    sub $144, %rsp
+    mov 136(%r12), %rax
+    mov %rax, (%rsp)
+    mov 128(%r12), %rax
+    mov %rax, 8(%rsp)
+    mov 0(%r12), %rax
+    mov 8(%r12), %rbx
+    mov 16(%r12), %rcx
+    mov 24(%r12), %rdx
+    mov 32(%r12), %rsi
+    mov 40(%r12), %rdi
+    mov 48(%r12), %rbp
+    mov 64(%r12), %r8
+    mov 72(%r12), %r9
+    mov 80(%r12), %r10
+    mov 88(%r12), %r11
+    mov 104(%r12), %r13
+    mov 112(%r12), %r14
+    mov 120(%r12), %r15
+    mov 96(%r12), %r12
+    popfq
+    ret $128
+cryo_guard_code_end:
+    .section .note.GNU-stack,"",@progbits
