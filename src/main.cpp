@@ -13,6 +13,9 @@
 #include "cli/StoreCommands.h"
 #include "common/Error.h"
 #include "dump/Dumper.h"
+#include "node/TaskRunner.h"
+#include "store/Checkpointer.h"
+#include "store/CheckpointStore.h"
 #include "image/ImageReader.h"
 #include "restore/RestoreDriver.h"
 
@@ -48,6 +51,22 @@ int main(int argc, char** argv) {
   ls->add_option("--store", store, "Store directory")->required();
   ls->add_flag("--json", json, "Machine-readable output");
 
+  std::string every = "1s", tracker;
+  size_t keep = 0;
+  std::vector<std::string> command;
+  auto* run = app.add_subcommand(
+      "run", "Start a command and checkpoint it into a store periodically while it lives");
+  run->add_option("--store", store, "Store directory (created if missing)")->required();
+  run->add_option("--every", every, "Checkpoint period, e.g. 100ms, 2s (default 1s)");
+  run->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
+  run->add_option("--tracker", tracker, "Dirty-page backend: uffd-wp, soft-dirty, hash, none");
+  run->add_option("command", command, "The command and its arguments (after --)")->required();
+
+  auto* checkpoint = app.add_subcommand("checkpoint", "Add one checkpoint of a process to a store");
+  checkpoint->add_option("--pid", pid, "Process to checkpoint")->required();
+  checkpoint->add_option("--store", store, "Store directory (created if missing)")->required();
+  checkpoint->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
+
   auto* show = app.add_subcommand("show", "Describe what an image holds");
   show->add_option("--images", images, "Image directory to read")->required();
   show->add_flag("--json", json, "Machine-readable output");
@@ -71,6 +90,22 @@ int main(int argc, char** argv) {
       spdlog::info("restored pid {} in {} us", r.pid, r.totalUs);
       std::printf("%d\n", r.pid);
       std::fflush(stdout);
+    } else if (*run) {
+      cryo::RunOptions ro;
+      ro.store = store;
+      ro.every = cryo::TaskRunner::parseDuration(every);
+      ro.keep = keep;
+      ro.tracker = tracker;
+      ro.command = command;
+      return cryo::TaskRunner::run(ro);
+    } else if (*checkpoint) {
+      cryo::CheckpointStore st(store, true);
+      st.removeIncomplete();
+      cryo::Checkpointer cp(st, pid, "");
+      cryo::CheckpointInfo info = cp.checkpoint();
+      if (keep) st.compact(keep);
+      spdlog::info("checkpoint {}: {} pages, frozen {} us", info.id, info.dump.pages,
+                   info.dump.freezeUs);
     } else if (*ls) {
       std::cout << cryo::StoreCommands::list(store, json);
     } else if (*show) {

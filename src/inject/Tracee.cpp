@@ -6,11 +6,34 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include <map>
+#include <mutex>
+
 #include <spdlog/spdlog.h>
 
 #include "common/Error.h"
 
 namespace cryo {
+
+namespace {
+std::mutex& reapedMutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<pid_t, int>& reaped() {
+  static std::map<pid_t, int> m;
+  return m;
+}
+}  // namespace
+
+bool Tracee::takeReapedStatus(pid_t pid, int& status) {
+  std::lock_guard<std::mutex> l(reapedMutex());
+  auto it = reaped().find(pid);
+  if (it == reaped().end()) return false;
+  status = it->second;
+  reaped().erase(it);
+  return true;
+}
 
 std::string Stop::describe() const {
   switch (kind) {
@@ -69,6 +92,8 @@ Stop Tracee::wait() {
   if (WIFEXITED(status) || WIFSIGNALED(status)) {
     s.kind = Stop::kExited;
     attached_ = false;
+    std::lock_guard<std::mutex> l(reapedMutex());
+    reaped()[tid_] = status;
     return s;
   }
   if (!WIFSTOPPED(status)) fail("{}: unexpected wait status {:#x}", who(), status);

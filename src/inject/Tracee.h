@@ -62,6 +62,10 @@ class Tracee {
 
   std::string who() const;  // "tid 42" for messages
 
+  // Exit statuses that wait() consumed for tasks that were also cryo's children (a tracer that
+  // is the parent gets a child's exit only once): the caller that waits for the child asks here.
+  static bool takeReapedStatus(pid_t pid, int& status);
+
  private:
   struct Adopt {};
   Tracee(pid_t tid, Adopt) : tid_(tid), attached_(true) {}

@@ -1,0 +1,154 @@
+// TaskRunner: `cryo run`: starts a command, checkpoints it into a store periodically for as
+// long as it lives, and exits with its status.
+#include "node/TaskRunner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "common/Error.h"
+#include "common/KernelCompat.h"
+#include "common/UniqueFd.h"
+#include "inject/Tracee.h"
+#include "store/Checkpointer.h"
+
+namespace cryo {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+pid_t spawn(const std::vector<std::string>& cmd, const sigset_t& oldMask) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) failErrno("pipe2");
+  pid_t pid = ::fork();
+  if (pid < 0) failErrno("fork");
+  if (pid == 0) {
+    ::close(p[0]);
+    ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
+    std::vector<char*> argv;
+    for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    int e = errno;
+    (void)!::write(p[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  int e = 0;
+  ssize_t n = ::read(p[0], &e, sizeof e);  // EOF: exec succeeded (the pipe closed on exec)
+  ::close(p[0]);
+  if (n == sizeof e) {
+    ::waitpid(pid, nullptr, 0);
+    throw SysError(fmt::format("cannot run {}", cmd[0]), e);
+  }
+  return pid;
+}
+
+int exitCodeOf(int status, pid_t pid) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) {
+    spdlog::error("task {} was killed by signal {} ({})", pid, WTERMSIG(status),
+                  strsignal(WTERMSIG(status)));
+    return 128 + WTERMSIG(status);
+  }
+  return 1;
+}
+
+// Non-blocking check whether the task has exited; fills `code`.
+bool reaped(pid_t pid, int& code) {
+  int status = 0;
+  pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid) {
+    code = exitCodeOf(status, pid);
+    return true;
+  }
+  if (r < 0 && errno == ECHILD && Tracee::takeReapedStatus(pid, status)) {
+    code = exitCodeOf(status, pid);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::chrono::microseconds TaskRunner::parseDuration(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  if (i == 0) fail("invalid duration '{}' (examples: 100ms, 2s, 1m)", text);
+  double v = std::stod(text.substr(0, i));
+  std::string unit = text.substr(i);
+  double us;
+  if (unit == "us") us = v;
+  else if (unit == "ms") us = v * 1e3;
+  else if (unit == "s" || unit.empty()) us = v * 1e6;
+  else if (unit == "m") us = v * 60e6;
+  else fail("invalid duration '{}': unit must be us, ms, s or m", text);
+  if (us < 1000) fail("duration {} is too short (at least 1ms)", text);
+  return std::chrono::microseconds(static_cast<int64_t>(std::llround(us)));
+}
+
+int TaskRunner::run(const RunOptions& opts) {
+  if (opts.command.empty()) fail("cryo run needs a command after --");
+  CheckpointStore store(opts.store, true);
+  store.removeIncomplete();
+
+  // Signals for cryo arrive through a signalfd; the ones a user sends to stop the job are
+  // passed on to the task.
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&mask, s);
+  ::sigprocmask(SIG_BLOCK, &mask, &old);
+  UniqueFd sfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sfd) failErrno("signalfd");
+
+  pid_t pid = spawn(opts.command, old);
+  spdlog::info("started {} as pid {}", opts.command[0], pid);
+  Checkpointer cp(store, pid, opts.tracker);
+  std::set<std::string> reported;
+  auto next = Clock::now();
+  int code = 0;
+  for (;;) {
+    if (reaped(pid, code)) return code;
+    auto now = Clock::now();
+    if (now >= next) {
+      try {
+        CheckpointInfo info = cp.checkpoint();
+        spdlog::info("checkpoint {} ({}): {} pages, frozen {} us", info.id,
+                     info.incremental ? "incremental" : "full", info.dump.pages,
+                     info.dump.freezeUs);
+        if (opts.keep) store.compact(opts.keep);
+      } catch (const std::exception& e) {
+        if (reaped(pid, code)) return code;
+        if (reported.insert(e.what()).second) spdlog::warn("checkpoint failed: {}", e.what());
+      }
+      // A checkpoint longer than the period delays the next one; they never overlap.
+      next = std::max(next + opts.every, Clock::now());
+      continue;
+    }
+    int timeoutMs = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count()) + 1;
+    pollfd pfd{sfd.get(), POLLIN, 0};
+    int r = ::poll(&pfd, 1, timeoutMs);
+    if (r > 0) {
+      signalfd_siginfo si{};
+      while (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig != SIGCHLD) ::kill(pid, sig);
+      }
+    }
+  }
+}
+
+}  // namespace cryo

@@ -1,0 +1,28 @@
+// TaskRunner: `cryo run`: starts a command, checkpoints it into a store periodically for as
+// long as it lives, and exits with its status.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cryo {
+
+struct RunOptions {
+  std::filesystem::path store;
+  std::chrono::microseconds every{1000000};
+  size_t keep = 0;  // 0: keep all
+  std::string tracker;
+  std::vector<std::string> command;
+};
+
+class TaskRunner {
+ public:
+  // Returns the exit code cryo should exit with (the task's, or 128+signal).
+  static int run(const RunOptions& opts);
+  // "100ms", "2s", "1.5s", "500us", "1m" -> microseconds; throws on anything else.
+  static std::chrono::microseconds parseDuration(const std::string& text);
+};
+
+}  // namespace cryo
