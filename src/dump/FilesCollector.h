@@ -1,4 +1,6 @@
-// FilesCollector: (placeholder) Files state, Collector side.
+// FilesCollector: the open file descriptors of a frozen process, grouped into the open file
+// descriptions they share: regular files, directories, devices, pipes (with buffered bytes),
+// FIFOs, deleted files (with contents) and inherited standard streams.
 #pragma once
 
 #include "dump/Collector.h"
@@ -7,7 +9,7 @@ namespace cryo {
 
 class FilesCollector : public Collector {
  public:
-  std::string_view name() const override { return "Files"; }
+  std::string_view name() const override { return "files"; }
   void collect(DumpContext& ctx, img::Process& out) override;
 };
 
