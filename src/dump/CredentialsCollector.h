@@ -1,4 +1,5 @@
-// CredentialsCollector: (placeholder) Credentials state, Collector side.
+// CredentialsCollector: user and group ids, supplementary groups, capability sets and
+// no_new_privs of a frozen process (refusing threads whose credentials differ).
 #pragma once
 
 #include "dump/Collector.h"
@@ -7,8 +8,10 @@ namespace cryo {
 
 class CredentialsCollector : public Collector {
  public:
-  std::string_view name() const override { return "Credentials"; }
+  std::string_view name() const override { return "credentials"; }
   void collect(DumpContext& ctx, img::Process& out) override;
+  // Reads the credentials shown in a /proc/.../status file.
+  static img::Credentials fromStatus(const std::string& statusPath);
 };
 
 }  // namespace cryo

@@ -1,10 +1,101 @@
-// ProcessMiscCollector: (placeholder) ProcessMisc state, Collector side.
+// ProcessMiscCollector: process-wide odds and ends (umask, cwd, root, personality, interval
+// timers, rlimits, prctl flags) and the refusal of what cryo cannot restore yet (POSIX timers,
+// child processes, foreign namespaces, seccomp filters).
 #include "dump/ProcessMiscCollector.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#include "common/Error.h"
+#include "common/ProcFs.h"
 #include "dump/DumpContext.h"
 
 namespace cryo {
 
-void ProcessMiscCollector::collect(DumpContext&, img::Process&) {}
+namespace {
+
+bool endsWith(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+int64_t toUs(const timeval& tv) { return int64_t(tv.tv_sec) * 1000000 + tv.tv_usec; }
+
+}  // namespace
+
+void ProcessMiscCollector::refuseUnsupported(DumpContext& ctx) {
+  pid_t pid = ctx.pid();
+  auto timers = ProcFs::tryReadFile(ProcFs::path(pid, "timers"));
+  if (timers && !timers->empty())
+    fail("pid {} uses POSIX timers (timer_create): they are not supported yet", pid);
+  auto kids = ProcFs::children(pid);
+  if (!kids.empty())
+    fail("pid {} has child processes (first: {}): process trees are not supported yet", pid,
+         kids.front());
+  for (const char* ns : {"ipc", "mnt", "net", "pid", "user", "uts", "cgroup", "time"}) {
+    struct stat mine {}, theirs {};
+    std::string p = ProcFs::path(pid, std::string("ns/") + ns);
+    if (::stat(("/proc/self/ns/" + std::string(ns)).c_str(), &mine) != 0) continue;
+    if (::stat(p.c_str(), &theirs) != 0) failErrno("cannot stat {}", p);
+    if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
+      fail("pid {} is in another {} namespace than cryo: namespaces are not supported yet", pid,
+           ns);
+  }
+  auto st = ProcFs::status(ProcFs::path(pid, "status"));
+  if (st.count("Seccomp") && st["Seccomp"] != "0")
+    fail("pid {} runs under a seccomp filter (mode {}): not supported yet", pid, st["Seccomp"]);
+}
+
+void ProcessMiscCollector::collect(DumpContext& ctx, img::Process& out) {
+  refuseUnsupported(ctx);
+  pid_t pid = ctx.pid();
+  img::ProcessMisc* m = out.mutable_misc();
+  auto st = ProcFs::status(ProcFs::path(pid, "status"));
+  m->set_umask(static_cast<uint32_t>(std::strtoul(st["Umask"].c_str(), nullptr, 8)));
+  std::string cwd = ProcFs::readLink(ProcFs::path(pid, "cwd"));
+  std::string root = ProcFs::readLink(ProcFs::path(pid, "root"));
+  if (endsWith(cwd, " (deleted)"))
+    fail("pid {}: its working directory {} was deleted; cannot checkpoint it", pid, cwd);
+  if (endsWith(root, " (deleted)"))
+    fail("pid {}: its root directory {} was deleted; cannot checkpoint it", pid, root);
+  m->set_cwd(cwd);
+  m->set_root(root);
+  m->set_personality(static_cast<uint32_t>(
+      std::strtoul(ProcFs::readFile(ProcFs::path(pid, "personality")).c_str(), nullptr, 16)));
+  auto slack = ProcFs::tryReadFile(ProcFs::path(pid, "timerslack_ns"));
+  if (slack) m->set_timerslack_ns(std::strtoull(slack->c_str(), nullptr, 10));
+
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  RemoteScratch& s = ctx.scratch();
+  uint64_t itv = s.alloc(sizeof(itimerval));
+  for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
+    rs.check(fmt::format("getitimer({})", which), SYS_getitimer, static_cast<uint64_t>(which), itv);
+    auto v = s.get<itimerval>(itv);
+    if (!v.it_value.tv_sec && !v.it_value.tv_usec) continue;
+    img::ITimer* t = m->add_itimers();
+    t->set_which(which);
+    t->set_interval_us(toUs(v.it_interval));
+    t->set_value_us(toUs(v.it_value));
+  }
+  uint64_t intOut = s.alloc(8);
+  rs.check("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, PR_GET_CHILD_SUBREAPER, intOut);
+  m->set_child_subreaper(s.get<int>(intOut) != 0);
+  m->set_dumpable(static_cast<int32_t>(rs.check("prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE)));
+  m->set_thp_disable(rs.check("prctl(PR_GET_THP_DISABLE)", SYS_prctl, PR_GET_THP_DISABLE) != 0);
+  rs.check("prctl(PR_GET_PDEATHSIG)", SYS_prctl, PR_GET_PDEATHSIG, intOut);
+  m->set_pdeath_signal(s.get<int>(intOut));
+
+  for (int r = 0; r < RLIMIT_NLIMITS; ++r) {
+    rlimit lim{};
+    if (::prlimit(pid, static_cast<__rlimit_resource>(r), nullptr, &lim) != 0)
+      failErrno("pid {}: cannot read rlimit {}", pid, r);
+    img::Rlimit* l = out.add_rlimits();
+    l->set_resource(r);
+    l->set_cur(lim.rlim_cur);
+    l->set_max(lim.rlim_max);
+  }
+}
 
 }  // namespace cryo

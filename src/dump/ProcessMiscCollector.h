@@ -1,4 +1,6 @@
-// ProcessMiscCollector: (placeholder) ProcessMisc state, Collector side.
+// ProcessMiscCollector: process-wide odds and ends (umask, cwd, root, personality, interval
+// timers, rlimits, prctl flags) and the refusal of what cryo cannot restore yet (POSIX timers,
+// child processes, foreign namespaces, seccomp filters).
 #pragma once
 
 #include "dump/Collector.h"
@@ -7,8 +9,11 @@ namespace cryo {
 
 class ProcessMiscCollector : public Collector {
  public:
-  std::string_view name() const override { return "ProcessMisc"; }
+  std::string_view name() const override { return "process"; }
   void collect(DumpContext& ctx, img::Process& out) override;
+
+ private:
+  void refuseUnsupported(DumpContext& ctx);
 };
 
 }  // namespace cryo

@@ -1,4 +1,5 @@
-// SignalsCollector: (placeholder) Signals state, Collector side.
+// SignalsCollector: process-wide signal state: every handler (with flags, mask and restorer)
+// and the signals pending for the whole process.
 #pragma once
 
 #include "dump/Collector.h"
@@ -7,7 +8,7 @@ namespace cryo {
 
 class SignalsCollector : public Collector {
  public:
-  std::string_view name() const override { return "Signals"; }
+  std::string_view name() const override { return "signals"; }
   void collect(DumpContext& ctx, img::Process& out) override;
 };
 

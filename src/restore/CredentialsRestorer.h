@@ -1,4 +1,5 @@
-// CredentialsRestorer: (placeholder) Credentials state, Restorer side.
+// CredentialsRestorer: gives every thread the saved ids, groups, capabilities and
+// no_new_privs (credentials are per thread in Linux). Runs last: it may drop privileges.
 #pragma once
 
 #include "restore/Restorer.h"
@@ -7,7 +8,7 @@ namespace cryo {
 
 class CredentialsRestorer : public Restorer {
  public:
-  std::string_view name() const override { return "Credentials"; }
+  std::string_view name() const override { return "credentials"; }
   void restore(RestoreContext& ctx, const img::Process& in) override;
 };
 

@@ -1,4 +1,5 @@
-// ProcessMiscRestorer: (placeholder) ProcessMisc state, Restorer side.
+// ProcessMiscRestorer: process-wide odds and ends: working and root directory, umask,
+// personality, rlimits, prctl flags, session and process group, and (last) interval timers.
 #pragma once
 
 #include "restore/Restorer.h"
@@ -7,8 +8,13 @@ namespace cryo {
 
 class ProcessMiscRestorer : public Restorer {
  public:
-  std::string_view name() const override { return "ProcessMisc"; }
+  std::string_view name() const override { return "process"; }
+  void validate(RestoreContext& ctx, const img::Process& in) override;
   void restore(RestoreContext& ctx, const img::Process& in) override;
+
+ private:
+  void restoreRlimits(RestoreContext& ctx, const img::Process& in);
+  void restoreSession(RestoreContext& ctx, const img::Process& in);
 };
 
 }  // namespace cryo

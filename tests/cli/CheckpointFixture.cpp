@@ -1,0 +1,99 @@
+// CheckpointFixture: the base of the checkpoint tests: a temp dir, a seeded delay, reference runs, and the dump/restore/compare steps every test repeats.
+#include "CheckpointFixture.h"
+
+#include <signal.h>
+
+#include "OutputCompare.h"
+
+namespace fs = std::filesystem;
+
+namespace cryo::test {
+
+void CheckpointFixture::TearDown() {
+  // A failed test may leave a target or a restored task behind: nothing outlives the test.
+  ProcessControl::killAllChildren();
+}
+
+void CheckpointFixture::startPair(const TargetProgram& p, TargetRun& ref, TargetRun& run) {
+  ref = p.start(tmp_ / "ref");
+  run = p.start(tmp_ / "run");
+  ASSERT_GT(ref.pid, 0);
+  ASSERT_GT(run.pid, 0);
+}
+
+void CheckpointFixture::dumpKilling(pid_t pid, const fs::path& images) {
+  CommandResult d = CryoCli::dump(pid, images, false);
+  ASSERT_TRUE(d.succeeded()) << d.describe();
+  ExitStatus st = ProcessControl::waitForExit(pid, kWait);
+  EXPECT_TRUE(st.killedBy(SIGKILL)) << "after cryo dump the task " << pid << " " << st.describe();
+  ASSERT_TRUE(fs::exists(images / "manifest")) << "no manifest in " << images;
+  expectPrivateImageDir(images);
+}
+
+void CheckpointFixture::dumpLeavingRunning(pid_t pid, const fs::path& images) {
+  CommandResult d = CryoCli::dump(pid, images, true);
+  ASSERT_TRUE(d.succeeded()) << d.describe();
+  ASSERT_TRUE(fs::exists(images / "manifest")) << "no manifest in " << images;
+  expectPrivateImageDir(images);
+  auto state = ProcessControl::state(pid);
+  ASSERT_TRUE(state && *state != 'Z' && *state != 'X')
+      << "task " << pid << " is not running after dump --leave-running (state "
+      << (state ? *state : '-') << ")";
+}
+
+void CheckpointFixture::expectPrivateImageDir(const fs::path& images) {
+  auto perms = fs::status(images).permissions() & fs::perms::all;
+  EXPECT_EQ(perms, fs::perms::owner_all)
+      << images << " has mode " << std::oct << static_cast<unsigned>(perms) << ", expected 0700";
+}
+
+void CheckpointFixture::restoreAs(const fs::path& images, pid_t expectedPid) {
+  CommandResult r = CryoCli::restore(images);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  auto pid = CryoCli::restoredPid(r);
+  ASSERT_TRUE(pid.has_value()) << "the last line of stdout is not a pid\n" << r.describe();
+  ASSERT_EQ(*pid, expectedPid) << "restored under another pid\n" << r.describe();
+  ASSERT_FALSE(ProcessControl::isGone(*pid)) << "restored pid " << *pid << " is not running";
+}
+
+void CheckpointFixture::expectMatchesReference(const TargetProgram& p, const TargetRun& ref,
+                                               const TargetRun& run, const ExitStatus& status) {
+  ExitStatus refStatus = ProcessControl::waitForExit(ref.pid, kWait);
+  EXPECT_TRUE(refStatus.exitedWith(0))
+      << "the uninterrupted reference run " << refStatus.describe() << "; its output:\n"
+      << OutputCompare::readFile(ref.output());
+  EXPECT_EQ(status, refStatus) << "exit status differs from the uninterrupted run";
+  EXPECT_TRUE(OutputCompare::sameContents(ref.output(), run.output()));
+  for (const auto& f : p.extraOutputs())
+    EXPECT_TRUE(OutputCompare::sameContents(ref.workdir / f, run.workdir / f));
+}
+
+void CheckpointFixture::expectFailure(const CommandResult& r,
+                                      std::initializer_list<const char*> stderrPatterns) {
+  EXPECT_TRUE(r.status.exited() && r.status.code() != 0)
+      << "expected a clean failure (non-zero exit)\n" << r.describe();
+  for (const char* pat : stderrPatterns) {
+    std::regex re(pat, std::regex::ECMAScript | std::regex::icase);
+    EXPECT_TRUE(std::regex_search(r.err, re))
+        << "stderr does not match /" << pat << "/i\n" << r.describe();
+  }
+}
+
+std::set<pid_t> CheckpointFixture::strayChildren(const std::set<pid_t>& allowed) {
+  std::set<pid_t> out;
+  for (pid_t p : ProcessControl::liveChildren())
+    if (!allowed.count(p)) out.insert(p);
+  return out;
+}
+
+std::set<std::string> CheckpointFixture::unexpectedEntries(const fs::path& dir,
+                                                           const std::set<std::string>& allowed) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (!allowed.count(name)) out.insert(name);
+  }
+  return out;
+}
+
+}  // namespace cryo::test

@@ -1,0 +1,95 @@
+// TargetProgram: the catalogue of test programs a checkpoint is taken of, and how to start one in its own work directory.
+#include "TargetProgram.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "OutputCompare.h"
+#include "ProcessControl.h"
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace cryo::test {
+
+namespace {
+
+constexpr const char* kSystemPython = "/usr/bin/python3";
+
+fs::path programsDir() { return CRYO_TEST_PROGRAMS_DIR; }
+
+// The input file_pipe reads: 18 chunks of 96 bytes of plain text, the same on every run.
+std::string filePipeInput() {
+  std::ostringstream o;
+  for (int i = 0; o.str().size() < 18 * 96; i++)
+    o << "line " << i << ": the quick brown fox jumps over dog number " << (i * 7919) % 1000
+      << "\n";
+  return o.str().substr(0, 18 * 96);
+}
+
+}  // namespace
+
+TargetProgram::TargetProgram(std::string name, Kind kind, milliseconds runTime, int threads,
+                             std::vector<std::string> extraOutputs,
+                             std::vector<std::string> appendedFiles)
+    : name_(std::move(name)),
+      kind_(kind),
+      runTime_(runTime),
+      threads_(threads),
+      extraOutputs_(std::move(extraOutputs)),
+      appendedFiles_(std::move(appendedFiles)) {}
+
+const std::vector<TargetProgram>& TargetProgram::all() {
+  static const std::vector<TargetProgram> programs = {
+      TargetProgram("compute_mem", Kind::Native, milliseconds(1850), 1, {}, {}),
+      TargetProgram("file_pipe", Kind::Native, milliseconds(1980), 1,
+                    {"append.out", "scratch.bin"}, {"append.out"}),
+      TargetProgram("signals", Kind::Native, milliseconds(1760), 1, {}, {}),
+      TargetProgram("threads", Kind::Native, milliseconds(1800), 7, {}, {}),
+      TargetProgram("static_compute", Kind::Native, milliseconds(1850), 1, {}, {}),
+      TargetProgram("py_compute", Kind::SystemPython, milliseconds(1800), 1, {}, {}),
+  };
+  return programs;
+}
+
+const TargetProgram& TargetProgram::byName(const std::string& name) {
+  for (const auto& p : all())
+    if (p.name() == name) return p;
+  throw std::invalid_argument("no test program named " + name);
+}
+
+bool TargetProgram::available(std::string* why) const {
+  if (kind_ == Kind::SystemPython && ::access(kSystemPython, X_OK) != 0) {
+    if (why) *why = std::string(kSystemPython) + " is not installed (apt-get install python3)";
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
+  if (kind_ == Kind::SystemPython)
+    return {kSystemPython, "-I", "-S", (programsDir() / (name_ + ".py")).string()};
+  std::vector<std::string> args = {(programsDir() / name_).string()};
+  if (name_ == "file_pipe") {
+    args.push_back((workdir / "input.txt").string());
+    args.push_back(workdir.string());
+  }
+  return args;
+}
+
+TargetRun TargetProgram::start(const fs::path& workdir) const {
+  TargetRun run;
+  run.workdir = workdir;
+  fs::create_directories(workdir);
+  if (name_ == "file_pipe") OutputCompare::writeFile(workdir / "input.txt", filePipeInput());
+  run.pid = ProcessControl::spawnTarget(argv(workdir), run.output());
+  std::cout << "[target] " << name_ << " started as pid " << run.pid << " in " << workdir.string()
+            << "\n";
+  return run;
+}
+
+}  // namespace cryo::test
