@@ -15,6 +15,7 @@
 #include "dump/Dumper.h"
 #include "node/TaskRunner.h"
 #include "store/Checkpointer.h"
+#include "track/TrackerFactory.h"
 #include "store/CheckpointStore.h"
 #include "image/ImageReader.h"
 #include "restore/RestoreDriver.h"
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   checkpoint->add_option("--store", store, "Store directory (created if missing)")->required();
   checkpoint->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
 
+  auto* check = app.add_subcommand("check", "Say which dirty-page tracking backends this kernel offers");
+
   auto* show = app.add_subcommand("show", "Describe what an image holds");
   show->add_option("--images", images, "Image directory to read")->required();
   show->add_flag("--json", json, "Machine-readable output");
@@ -106,6 +109,8 @@ int main(int argc, char** argv) {
       if (keep) st.compact(keep);
       spdlog::info("checkpoint {}: {} pages, frozen {} us", info.id, info.dump.pages,
                    info.dump.freezeUs);
+    } else if (*check) {
+      std::cout << cryo::TrackerFactory::report();
     } else if (*ls) {
       std::cout << cryo::StoreCommands::list(store, json);
     } else if (*show) {

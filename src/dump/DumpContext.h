@@ -30,6 +30,7 @@ struct DumpOptions {
   // Incremental: the parent image and what selects the changed pages (both or neither).
   std::filesystem::path parent;
   PageSelection* selection = nullptr;
+  std::string trackerName;  // recorded in the manifest
 };
 
 class DumpContext {

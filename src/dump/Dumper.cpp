@@ -108,6 +108,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
                                             std::filesystem::absolute(dir))
                       .string());
   }
+  manifest.set_tracker(opts.trackerName);
   manifest.set_cryo_version(CRYO_VERSION);
   manifest.set_arch(CRYO_ARCH);
   utsname u{};

@@ -9,11 +9,35 @@
 #include "dump/PageSelection.h"
 #include "image/ImageReader.h"
 #include "track/DirtyTracker.h"
+#include "track/TrackerFactory.h"
 
 namespace cryo {
 
+// Feeds the tracker's answers into a dump (while the task is frozen).
+class Checkpointer::Selection : public PageSelection {
+ public:
+  Selection(DirtyTracker& t, bool incremental) : tracker_(t), incremental_(incremental) {}
+  std::optional<PageRanges> changedRanges(DumpContext& ctx) override {
+    if (!incremental_) return std::nullopt;
+    return tracker_.changed(ctx);
+  }
+  void captured(DumpContext& ctx) override {
+    if (incremental_)
+      tracker_.trackNew(ctx);
+    else
+      tracker_.arm(ctx);
+  }
+
+ private:
+  DirtyTracker& tracker_;
+  bool incremental_;
+};
+
 Checkpointer::Checkpointer(CheckpointStore& store, pid_t pid, const std::string& trackerName)
-    : store_(store), pid_(pid), trackerName_(trackerName) {}
+    : store_(store), pid_(pid) {
+  tracker_ = TrackerFactory::create(trackerName);
+  trackerName_ = tracker_ ? std::string(tracker_->name()) : "none";
+}
 
 Checkpointer::~Checkpointer() = default;
 
@@ -22,8 +46,20 @@ CheckpointInfo Checkpointer::checkpoint() {
   std::filesystem::path dir = store_.nextPath();
   DumpOptions o;
   o.leaveRunning = true;
+  info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
+  std::unique_ptr<Selection> sel;
+  if (tracker_) {
+    sel = std::make_unique<Selection>(*tracker_, info.incremental);
+    o.selection = sel.get();
+    if (info.incremental) o.parent = parent_;
+    o.trackerName = trackerName_;
+  }
+  // A failed checkpoint may have consumed the tracker's record of writes: the next one is full.
+  armed_ = false;
   info.dump = Dumper::run(pid_, dir, o);
   info.id = dir.filename().string();
+  parent_ = dir;
+  armed_ = tracker_ != nullptr;
   return info;
 }
 
