@@ -75,14 +75,21 @@ PageRanges HashTracker::changed(DumpContext& ctx) {
     else
       out.emplace_back(s, e);
   };
+  // Page by page: a page no tracked mapping covered before is new; a covered one changed if
+  // its hash did, or if it appeared or disappeared.
+  auto coveredBefore = [&](uint64_t a) {
+    auto it = mappings_.upper_bound(a);
+    if (it == mappings_.begin()) return false;
+    --it;
+    return a < it->second;
+  };
   for (const MapsEntry& m : ctx.maps()) {
     if (!trackable(m)) continue;
-    auto it = mappings_.find(m.start);
-    if (it == mappings_.end() || it->second != m.end) {  // new or changed shape: all of it
-      add(m.start, m.end);
-      continue;
-    }
     for (uint64_t a = m.start; a < m.end; a += kPage) {
+      if (!coveredBefore(a)) {
+        add(a, a + kPage);
+        continue;
+      }
       auto was = hashes_.find(a);
       auto is = now.find(a);
       bool same = (was == hashes_.end() && is == now.end()) ||

@@ -1,0 +1,262 @@
+// IncrementalTest: periodic incremental checkpoints (`cryo run --every`) with each dirty-page
+// backend: a task killed at a random moment restores from the store and finishes exactly like
+// an uninterrupted run; checkpoints hold the pages written and little else; cryo killed in the
+// middle of a checkpoint leaves the task running and the store restorable.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "CheckpointFixture.h"
+#include "OutputCompare.h"
+
+namespace cryo::test {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string programPath(const std::string& name) {
+  return std::string(CRYO_TEST_PROGRAMS_DIR) + "/" + name;
+}
+
+// Whether this kernel offers `backend`, and if not why (from `cryo check`).
+bool backendAvailable(const std::string& backend, std::string& why) {
+  CommandResult r = CommandRunner::run({CryoCli::binary().string(), "check"}, {}, milliseconds(20000));
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(backend + ": ", 0) != 0) continue;
+    why = line;
+    return line.find(": available") != std::string::npos;
+  }
+  why = "cryo check does not list " + backend;
+  return false;
+}
+
+// The task cryo run started (its only child).
+pid_t taskOf(pid_t cryoPid) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in("/proc/" + std::to_string(cryoPid) + "/task/" + std::to_string(cryoPid) +
+                     "/children");
+    pid_t child = 0;
+    if (in >> child && child > 0) return child;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return -1;
+}
+
+nlohmann::json listStore(const std::filesystem::path& store) {
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "ls", "--store", store.string(), "--json"}, {}, milliseconds(30000));
+  EXPECT_TRUE(r.succeeded()) << r.describe();
+  return r.succeeded() ? nlohmann::json::parse(r.out) : nlohmann::json::array();
+}
+
+class Incremental : public CheckpointFixture,
+                    public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {
+ protected:
+  // Runs `program` under `cryo run --every 100ms` (backend `tracker`), kills the task after a
+  // random part of its run, restores the store's latest checkpoint and checks the finished
+  // output equals an uninterrupted run's.
+  void killAndRestore(const std::string& program, const std::string& tracker, milliseconds runTime) {
+    std::string why;
+    if (!backendAvailable(tracker, why)) GTEST_SKIP() << "backend unavailable here: " << why;
+    auto ref = tmp_ / "ref.txt";
+    auto out = tmp_ / "out.txt";
+    auto store = tmp_ / "store";
+    pid_t refPid = ProcessControl::spawnTarget({programPath(program)}, ref);
+    pid_t cryoPid = ProcessControl::spawnTarget(
+        {CryoCli::binary().string(), "run", "--store", store.string(), "--every", "100ms",
+         "--tracker", tracker, "--", programPath(program)},
+        out);
+    pid_t task = taskOf(cryoPid);
+    ASSERT_GT(task, 0);
+    delay_.sleepFractionOf(runTime, 0.35, 0.8, "kill the task after");
+    ::kill(task, SIGKILL);
+    ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
+    EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL)) << cryoStatus.describe();
+    ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
+    ProcessControl::reapIfZombie(task);
+    nlohmann::json list = listStore(store);
+    ASSERT_GE(list.size(), 2u) << list.dump();
+    int incremental = 0;
+    for (const auto& c : list) {
+      EXPECT_TRUE(c["complete"].get<bool>()) << c.dump();
+      if (!c["parent"].is_null()) ++incremental;
+    }
+    EXPECT_GE(incremental, 1) << "no incremental checkpoint was taken: " << list.dump();
+    CommandResult r = CommandRunner::run(
+        {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+    ASSERT_TRUE(r.succeeded()) << r.describe();
+    auto pid = CryoCli::restoredPid(r);
+    ASSERT_TRUE(pid.has_value());
+    EXPECT_EQ(*pid, task);
+    ExitStatus st = ProcessControl::waitForExit(*pid, kWait);
+    EXPECT_TRUE(st.exitedWith(0)) << st.describe();
+    ExitStatus refSt = ProcessControl::waitForExit(refPid, kWait);
+    ASSERT_TRUE(refSt.exitedWith(0)) << refSt.describe();
+    EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+  }
+};
+
+TEST_P(Incremental, restore_from_periodic_store_matches_uninterrupted_run) {
+  auto [program, tracker] = GetParam();
+  milliseconds runTime = program == "dirty_pages" ? milliseconds(2200) : milliseconds(1850);
+  killAndRestore(program, tracker, runTime);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, Incremental,
+    ::testing::Combine(::testing::Values("compute_mem", "threads", "dirty_pages"),
+                       ::testing::Values("uffd-wp", "soft-dirty", "hash")),
+    [](const auto& info) {
+      std::string t = std::get<1>(info.param);
+      for (char& c : t)
+        if (c == '-') c = '_';
+      return std::get<0>(info.param) + "_" + t;
+    });
+
+class Precision : public CheckpointFixture, public ::testing::WithParamInterface<std::string> {};
+
+// page_burst writes exactly 1000 pages, later 500 pages of a new mapping. The checkpoints that
+// follow hold those pages plus at most kSlack pages the program touches on its own (stack,
+// libc data, the new mapping's page tables' neighbours); the others hold at most kSlack.
+TEST_P(Precision, incremental_checkpoints_hold_exactly_the_pages_written) {
+  constexpr int kSlack = 24;
+  std::string tracker = GetParam();
+  std::string why;
+  if (!backendAvailable(tracker, why)) GTEST_SKIP() << "backend unavailable here: " << why;
+  auto store = tmp_ / "store";
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      {CryoCli::binary().string(), "run", "--store", store.string(), "--every", "250ms",
+       "--tracker", tracker, "--", programPath("page_burst")},
+      tmp_ / "out.txt");
+  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
+  ASSERT_TRUE(st.exitedWith(0)) << st.describe();
+  nlohmann::json list = listStore(store);
+  std::vector<int64_t> pages;
+  for (const auto& c : list)
+    if (!c["parent"].is_null()) pages.push_back(c["pages"].get<int64_t>());
+  ASSERT_GE(pages.size(), 6u) << list.dump();
+  int sawBurst = 0, sawNewMapping = 0;
+  for (size_t i = 1; i < pages.size(); ++i) {  // the first incremental may see start-up work
+    int64_t p = pages[i];
+    if (p >= 1000 && p <= 1000 + kSlack) ++sawBurst;
+    else if (p >= 500 && p <= 500 + kSlack) ++sawNewMapping;
+    else EXPECT_LE(p, kSlack) << "checkpoint " << i << " of " << list.dump();
+  }
+  EXPECT_EQ(sawBurst, 1) << list.dump();
+  EXPECT_EQ(sawNewMapping, 1) << list.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Precision, ::testing::Values("uffd-wp", "soft-dirty", "hash"),
+                         [](const auto& info) {
+                           std::string t = info.param;
+                           for (char& c : t)
+                             if (c == '-') c = '_';
+                           return t;
+                         });
+
+class CrashDuringCheckpoint : public CheckpointFixture,
+                              public ::testing::WithParamInterface<std::string> {};
+
+// cryo SIGKILLed inside its fourth checkpoint: the task runs on unharmed (its output equals an
+// uninterrupted run's) and the store restores the third checkpoint.
+TEST_P(CrashDuringCheckpoint, task_runs_on_and_store_restores_previous_checkpoint) {
+  auto ref = tmp_ / "ref.txt";
+  auto out = tmp_ / "out.txt";
+  auto store = tmp_ / "store";
+  pid_t refPid = ProcessControl::spawnTarget({programPath("threads")}, ref);
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      {"/usr/bin/env", "CRYO_FAULT=" + GetParam() + ":kill", "CRYO_FAULT_SKIP=3",
+       CryoCli::binary().string(), "run", "--store", store.string(), "--every", "100ms", "--",
+       programPath("threads")},
+      out);
+  pid_t task = taskOf(cryoPid);
+  ASSERT_GT(task, 0);
+  ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
+  ASSERT_TRUE(cryoStatus.killedBy(SIGKILL)) << cryoStatus.describe();
+  // The orphaned task is reparented to us (subreaper) and must finish normally.
+  ExitStatus taskStatus = ProcessControl::waitForExit(task, kWait);
+  EXPECT_TRUE(taskStatus.exitedWith(0) || taskStatus.kind() == ExitStatus::Kind::NotAChild)
+      << taskStatus.describe();
+  ASSERT_TRUE(ProcessControl::waitForExit(refPid, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref, out)) << "the task was disturbed by cryo's death";
+
+  nlohmann::json list = listStore(store);
+  ASSERT_EQ(list.size(), 3u) << list.dump();
+  for (const auto& c : list) EXPECT_TRUE(c["complete"].get<bool>()) << c.dump();
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  auto pid = CryoCli::restoredPid(r);
+  ASSERT_TRUE(pid.has_value());
+  EXPECT_TRUE(ProcessControl::waitForExit(*pid, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, CrashDuringCheckpoint,
+                         ::testing::Values("dump-after-freeze", "dump-after-memory",
+                                           "dump-before-commit"),
+                         [](const auto& info) {
+                           std::string t = info.param;
+                           for (char& c : t)
+                             if (c == '-') c = '_';
+                           return t;
+                         });
+
+class BrokenStore : public CheckpointFixture {
+ protected:
+  // A store of several checkpoints of compute_mem (the task is killed afterwards).
+  std::filesystem::path makeStore() {
+    auto store = tmp_ / "store";
+    pid_t cryoPid = ProcessControl::spawnTarget(
+        {CryoCli::binary().string(), "run", "--store", store.string(), "--every", "150ms", "--",
+         programPath("compute_mem")},
+        tmp_ / "out.txt");
+    pid_t task = taskOf(cryoPid);
+    std::this_thread::sleep_for(milliseconds(900));
+    ::kill(task, SIGKILL);
+    ProcessControl::waitForExit(cryoPid, kWait);
+    ProcessControl::waitUntilGone(task, kWait);
+    ProcessControl::reapIfZombie(task);
+    return store;
+  }
+};
+
+TEST_F(BrokenStore, missing_parent_is_refused_by_ls_and_restore) {
+  auto store = makeStore();
+  nlohmann::json list = listStore(store);
+  ASSERT_GE(list.size(), 3u);
+  std::string victim = list[list.size() - 2]["id"];
+  std::filesystem::remove_all(store / victim);
+  nlohmann::json after = listStore(store);
+  EXPECT_FALSE(after.back()["complete"].get<bool>()) << after.dump();
+  EXPECT_NE(after.back()["problem"].get<std::string>().find("missing"), std::string::npos);
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+  expectFailure(r, {"cannot be restored", "missing"});
+}
+
+TEST_F(BrokenStore, corrupt_parent_is_refused_by_ls_and_restore) {
+  auto store = makeStore();
+  nlohmann::json list = listStore(store);
+  ASSERT_GE(list.size(), 3u);
+  auto tree = store / list[list.size() - 2]["id"].get<std::string>() / "tree.pb";
+  std::string data = OutputCompare::readFile(tree);
+  data[data.size() / 2] ^= 0x40;
+  OutputCompare::writeFile(tree, data);
+  nlohmann::json after = listStore(store);
+  EXPECT_FALSE(after.back()["complete"].get<bool>()) << after.dump();
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+  expectFailure(r, {"cannot be restored", "corrupt"});
+}
+
+}  // namespace
+
+}  // namespace cryo::test
