@@ -15,6 +15,7 @@
 #include "dump/Dumper.h"
 #include "node/TaskRunner.h"
 #include "store/Checkpointer.h"
+#include "track/ParentDiffSelection.h"
 #include "track/TrackerFactory.h"
 #include "store/CheckpointStore.h"
 #include "image/ImageReader.h"
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
   dump->add_option("--pid", pid, "Process to checkpoint")->required();
   dump->add_option("--images", images, "Image directory to write")->required();
   dump->add_flag("--leave-running", leaveRunning, "Let the process run on after the checkpoint");
+  std::string parent;
+  dump->add_option("--parent", parent,
+                   "Incremental: store only what changed since this earlier image of the process");
 
   std::string store, id;
   auto* restore = app.add_subcommand("restore", "Bring a process back from a checkpoint");
@@ -82,6 +86,13 @@ int main(int argc, char** argv) {
     if (*dump) {
       cryo::DumpOptions o;
       o.leaveRunning = leaveRunning;
+      std::unique_ptr<cryo::ParentDiffSelection> sel;
+      if (!parent.empty()) {
+        sel = std::make_unique<cryo::ParentDiffSelection>(parent);
+        o.parent = parent;
+        o.selection = sel.get();
+        o.trackerName = "parent-diff";
+      }
       cryo::DumpResult r = cryo::Dumper::run(pid, images, o);
       spdlog::info("pid {}: {} pages ({} bytes), frozen {} us, total {} us", pid, r.pages,
                    r.bytes, r.freezeUs, r.totalUs);
@@ -104,8 +115,7 @@ int main(int argc, char** argv) {
     } else if (*checkpoint) {
       cryo::CheckpointStore st(store, true);
       st.removeIncomplete();
-      cryo::Checkpointer cp(st, pid, "");
-      cryo::CheckpointInfo info = cp.checkpoint();
+      cryo::CheckpointInfo info = cryo::Checkpointer::once(st, pid);
       if (keep) st.compact(keep);
       spdlog::info("checkpoint {}: {} pages, frozen {} us", info.id, info.dump.pages,
                    info.dump.freezeUs);

@@ -9,6 +9,7 @@
 #include "dump/PageSelection.h"
 #include "image/ImageReader.h"
 #include "track/DirtyTracker.h"
+#include "track/ParentDiffSelection.h"
 #include "track/TrackerFactory.h"
 
 namespace cryo {
@@ -60,6 +61,25 @@ CheckpointInfo Checkpointer::checkpoint() {
   info.id = dir.filename().string();
   parent_ = dir;
   armed_ = tracker_ != nullptr;
+  return info;
+}
+
+CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid) {
+  CheckpointInfo info;
+  std::filesystem::path dir = store.nextPath();
+  DumpOptions o;
+  o.leaveRunning = true;
+  std::unique_ptr<ParentDiffSelection> sel;
+  auto latest = store.latestComplete();
+  if (latest && latest->manifest.root_pid() == pid) {
+    sel = std::make_unique<ParentDiffSelection>(latest->path);
+    o.parent = latest->path;
+    o.selection = sel.get();
+    o.trackerName = "parent-diff";
+    info.incremental = true;
+  }
+  info.dump = Dumper::run(pid, dir, o);
+  info.id = dir.filename().string();
   return info;
 }
 

@@ -32,6 +32,9 @@ class Checkpointer {
   Checkpointer& operator=(const Checkpointer&) = delete;
 
   CheckpointInfo checkpoint();
+  // One checkpoint by a cryo that will not stay around: incremental against the store's latest
+  // checkpoint of the same task (changed pages found by comparing memory with it), else full.
+  static CheckpointInfo once(CheckpointStore& store, pid_t pid);
   const std::string& trackerName() const { return trackerName_; }
 
  private:

@@ -209,6 +209,73 @@ INSTANTIATE_TEST_SUITE_P(Points, CrashDuringCheckpoint,
                            return t;
                          });
 
+class ManualIncremental : public CheckpointFixture {};
+
+// `cryo dump --parent` by hand: full, incremental, incremental (killing): the restore from the
+// last one, resolved through its parents, finishes like an uninterrupted run.
+TEST_F(ManualIncremental, dump_parent_chain_restores_like_uninterrupted_run) {
+  auto ref = tmp_ / "ref.txt";
+  auto out = tmp_ / "out.txt";
+  pid_t refPid = ProcessControl::spawnTarget({programPath("dirty_pages")}, ref);
+  pid_t task = ProcessControl::spawnTarget({programPath("dirty_pages")}, out);
+  std::string prev;
+  for (int i = 0; i < 3; ++i) {
+    delay_.sleepFractionOf(milliseconds(2200), 0.1, 0.2, "next checkpoint after");
+    std::string dir = (tmp_ / ("img" + std::to_string(i))).string();
+    std::vector<std::string> argv = {CryoCli::binary().string(), "dump", "--pid",
+                                     std::to_string(task), "--images", dir};
+    if (i < 2) argv.push_back("--leave-running");
+    if (!prev.empty()) {
+      argv.push_back("--parent");
+      argv.push_back(prev);
+    }
+    CommandResult r = CommandRunner::run(argv, {}, kWait);
+    ASSERT_TRUE(r.succeeded()) << r.describe();
+    prev = dir;
+  }
+  ExitStatus killed = ProcessControl::waitForExit(task, kWait);
+  ASSERT_TRUE(killed.killedBy(SIGKILL)) << killed.describe();
+  CommandResult shown = CryoCli::show(prev, true);
+  ASSERT_TRUE(shown.succeeded()) << shown.describe();
+  EXPECT_FALSE(nlohmann::json::parse(shown.out)["parent"].is_null());
+  restoreAs(prev, task);
+  ExitStatus st = ProcessControl::waitForExit(task, kWait);
+  EXPECT_TRUE(st.exitedWith(0)) << st.describe();
+  ASSERT_TRUE(ProcessControl::waitForExit(refPid, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+}
+
+// `cryo checkpoint` by hand adds incremental checkpoints to a store; `--keep 2` merges the
+// older ones away and the store still restores.
+TEST_F(ManualIncremental, checkpoint_command_builds_a_store_that_restores) {
+  auto ref = tmp_ / "ref.txt";
+  auto out = tmp_ / "out.txt";
+  auto store = tmp_ / "store";
+  pid_t refPid = ProcessControl::spawnTarget({programPath("dirty_pages")}, ref);
+  pid_t task = ProcessControl::spawnTarget({programPath("dirty_pages")}, out);
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(milliseconds(150));
+    CommandResult r = CommandRunner::run(
+        {CryoCli::binary().string(), "checkpoint", "--pid", std::to_string(task), "--store",
+         store.string(), "--keep", "2"},
+        {}, kWait);
+    ASSERT_TRUE(r.succeeded()) << r.describe();
+  }
+  nlohmann::json list = listStore(store);
+  ASSERT_EQ(list.size(), 2u) << list.dump();
+  EXPECT_TRUE(list[0]["parent"].is_null()) << list.dump();
+  EXPECT_EQ(list[1]["parent"], list[0]["id"]) << list.dump();
+  ::kill(task, SIGKILL);
+  ProcessControl::waitForExit(task, kWait);
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  ExitStatus st = ProcessControl::waitForExit(task, kWait);
+  EXPECT_TRUE(st.exitedWith(0)) << st.describe();
+  ASSERT_TRUE(ProcessControl::waitForExit(refPid, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+}
+
 class BrokenStore : public CheckpointFixture {
  protected:
   // A store of several checkpoints of compute_mem (the task is killed afterwards).
