@@ -24,7 +24,14 @@ DumpContext::DumpContext(ProcessFreezer& freezer, PageWriter& pages, BufferPool&
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());
 }
 
-DumpContext::~DumpContext() { finish(); }
+DumpContext::~DumpContext() {
+  try {
+    finish();
+  } catch (const std::exception& e) {
+    // The task may have died mid-dump; there is nothing left to put back.
+    spdlog::warn("pid {}: {}", pid(), e.what());
+  }
+}
 
 void DumpContext::createArea() {
   // Plain injection through the vdso just long enough to map the area; from then on every

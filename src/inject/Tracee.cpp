@@ -12,6 +12,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/Error.h"
+#include "common/ProcFs.h"
+
+#include <sched.h>
+#include <unistd.h>
 
 namespace cryo {
 
@@ -72,6 +76,23 @@ Tracee::~Tracee() {
   }
 }
 
+bool Tracee::isLeader() const {
+  if (tgid_ == 0) {
+    auto st = ProcFs::tryReadFile(ProcFs::path(tid_, "status"));
+    if (st) {
+      auto pos = st->find("\nTgid:");
+      if (pos != std::string::npos) tgid_ = static_cast<pid_t>(std::strtol(st->c_str() + pos + 6, nullptr, 10));
+    }
+    if (tgid_ == 0) tgid_ = -1;
+  }
+  return tgid_ == tid_;
+}
+
+bool Tracee::threadOfSameGroup(pid_t other) const {
+  return ::access(ProcFs::path(tid_, "task/" + std::to_string(other)).c_str(), F_OK) == 0 ||
+         !ProcFs::exists(other);
+}
+
 std::string Tracee::who() const { return fmt::format("tid {}", tid_); }
 
 void Tracee::interrupt() {
@@ -81,11 +102,39 @@ void Tracee::interrupt() {
 
 Stop Tracee::wait() {
   int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(tid_, &status, __WALL);
-    if (r == tid_) break;
-    if (r < 0 && errno == EINTR) continue;
-    failErrno("{}: waitpid failed", who());
+  if (!isLeader()) {
+    for (;;) {
+      pid_t r = ::waitpid(tid_, &status, __WALL);
+      if (r == tid_) break;
+      if (r < 0 && errno == EINTR) continue;
+      failErrno("{}: waitpid failed", who());
+    }
+  } else {
+    // A thread-group leader that dies reports its exit only once its other threads are
+    // reaped, and they are ours to reap if we trace them: reap exited siblings while waiting.
+    for (int spins = 0;; ++spins) {
+      pid_t r = ::waitpid(tid_, &status, __WALL | WNOHANG);
+      if (r == tid_) break;
+      if (r < 0 && errno != EINTR) failErrno("{}: waitpid failed", who());
+      siginfo_t si{};
+      // (A tracer is told of its tracees' ptrace stops even without WUNTRACED: look only at
+      // exits.)
+      bool exited = false;
+      if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid > 0)
+        exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+      if (exited && si.si_pid != tid_ && threadOfSameGroup(si.si_pid)) {
+        int st = 0;
+        if (::waitpid(si.si_pid, &st, __WALL) == si.si_pid) {
+          std::lock_guard<std::mutex> l(reapedMutex());
+          reaped()[si.si_pid] = st;
+        }
+        continue;
+      }
+      if (spins < 2000)
+        ::sched_yield();
+      else
+        ::usleep(100);
+    }
   }
   Stop s;
   s.status = status;

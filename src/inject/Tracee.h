@@ -69,8 +69,11 @@ class Tracee {
  private:
   struct Adopt {};
   Tracee(pid_t tid, Adopt) : tid_(tid), attached_(true) {}
+  bool isLeader() const;
+  bool threadOfSameGroup(pid_t other) const;
   pid_t tid_ = -1;
   bool attached_ = false;
+  mutable pid_t tgid_ = 0;
 };
 
 }  // namespace cryo

@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
     prog_say("step %2d append.out is %lld bytes, scratch offset via dup %lld\n", step,
              (long long)app_st.st_size, (long long)shared);
     if (step % 4 == 3) {
-      /* Read the scratch file back through the dup, then continue at its end. */
+      /* Read the scratch file back through the dup, then continue where this run's writes end
+       * (not SEEK_END: after a crash and restore the file may hold bytes the lost run wrote). */
       char back[CHUNK * 4];
       off_t start = shared - (off_t)sizeof back;
       if (start < 0) start = 0;
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
                step, got, (long long)start,
                (unsigned long long)prog_hash_bytes(PROG_HASH_SEED, back, (size_t)got),
                (long long)after);
-      if (lseek(scratch_fd, 0, SEEK_END) < 0) prog_die("lseek end");
+      if (lseek(scratch_fd, shared, SEEK_SET) != shared) prog_die("lseek back");
     }
 
     prog_write_all(null_fd, buf, (size_t)n);
