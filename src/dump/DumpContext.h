@@ -14,6 +14,7 @@
 #include "common/BufferPool.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
+#include "dump/PageReader.h"
 #include "dump/PageSelection.h"
 #include "image/PageWriter.h"
 #include "inject/ProcessFreezer.h"
@@ -63,6 +64,10 @@ class DumpContext {
   const std::optional<PageRanges>& changedRanges() const { return changed_; }
   void setChangedRanges(std::optional<PageRanges> r) { changed_ = std::move(r); }
 
+  // Page data still being stored after the copy (see PageReader::finish).
+  void setPendingPages(std::unique_ptr<PageReader> r) { pendingPages_ = std::move(r); }
+  std::unique_ptr<PageReader> takePendingPages() { return std::move(pendingPages_); }
+
   // Puts every thread's registers and signal mask back and removes the scratch area.
   void finish();
 
@@ -83,6 +88,7 @@ class DumpContext {
   std::unique_ptr<RemoteScratch> scratch_;
   UniqueFd pidfd_;
   std::optional<PageRanges> changed_;
+  std::unique_ptr<PageReader> pendingPages_;
 };
 
 }  // namespace cryo

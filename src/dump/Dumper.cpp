@@ -48,6 +48,23 @@ void fillIdentity(pid_t pid, img::Process& p) {
   if (!arg.empty()) p.add_cmdline(arg);
 }
 
+// Enough 8 MiB buffers for the task's resident memory (full dumps), within a quarter of the
+// memory available; at least 4 (copying and storing then overlap).
+size_t copyBufferCount(pid_t pid, const DumpOptions& opts) {
+  const size_t kMin = 4;
+  if (opts.selection && !opts.parent.empty()) return kMin;
+  auto field = [](const std::string& text, const std::string& key) -> uint64_t {
+    auto p = text.find(key);
+    return p == std::string::npos ? 0 : std::strtoull(text.c_str() + p + key.size(), nullptr, 10);
+  };
+  auto rollup = ProcFs::tryReadFile(ProcFs::path(pid, "smaps_rollup")).value_or("");
+  auto meminfo = ProcFs::tryReadFile("/proc/meminfo").value_or("");
+  uint64_t rssKb = field(rollup, "\nRss:");
+  uint64_t availKb = field(meminfo, "MemAvailable:");
+  uint64_t wantKb = std::min(rssKb + rssKb / 16, availKb / 4);
+  return std::max(kMin, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
+}
+
 }  // namespace
 
 DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& opts) {
@@ -65,7 +82,10 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   tree.set_root_pid(pid);
   img::Process& proc = *tree.add_processes();
 
-  BufferPool buffers(4, 8 << 20);  // before the freeze: faulting it in is not the task's time
+  // Copy buffers, faulted in before the freeze (that is not the task's time): room for all of a
+  // full checkpoint's pages when memory allows, so the task runs again once they are copied.
+  BufferPool buffers(copyBufferCount(pid, opts), 8 << 20);
+  std::unique_ptr<PageReader> pendingPages;
   ProcessFreezer freezer(pid);
   auto frozenAt = freezer.frozenAt();
   spdlog::debug("pid {}: {} threads frozen in {} us", pid, freezer.threads().size(),
@@ -86,6 +106,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     }
     FaultPoint::hit("dump-after-memory");
     if (opts.selection) opts.selection->captured(ctx);
+    pendingPages = ctx.takePendingPages();
     ctx.finish();
   }
 
@@ -95,6 +116,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     freezer.thaw();
     res.freezeUs = usSince(frozenAt);
   }
+  if (pendingPages) pendingPages->finish();
   uint64_t pages = 0;
   for (const auto& r : proc.pages())
     if (r.kind() == img::PageRun::DATA) pages += r.nr_pages();

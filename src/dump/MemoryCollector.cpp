@@ -149,7 +149,8 @@ void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
 }
 
 void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
-  PageReader reader(ctx.pid(), ctx.memory(), ctx.pages(), ctx.copyBuffers());
+  auto owned = std::make_unique<PageReader>(ctx.pid(), ctx.memory(), ctx.pages(), ctx.copyBuffers());
+  PageReader& reader = *owned;
   const std::optional<PageRanges>& changed = ctx.changedRanges();
   for (const img::Vma& v : out.vmas()) {
     bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
@@ -175,6 +176,7 @@ void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
     }
   }
   reader.run(*out.mutable_pages());
+  ctx.setPendingPages(std::move(owned));  // the rest is stored after the task runs again
 }
 
 }  // namespace cryo

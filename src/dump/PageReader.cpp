@@ -44,6 +44,13 @@ uint64_t PageReader::zeroPfn() {
   return pfn;
 }
 
+PageReader::~PageReader() {
+  try {
+    finish();
+  } catch (...) {
+  }
+}
+
 PageReader::PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool& pool)
     : pid_(pid), mem_(mem), out_(out), pool_(pool) {
   if (pool.bufferSize() < kBatchPages * kPage) fail("copy buffers are too small");
@@ -60,15 +67,8 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
   free_.clear();
   for (size_t i = 0; i < pool_.count(); ++i) free_.push_back(pool_.buffer(i));
   done_ = false;
-  std::thread storer(&PageReader::storeLoop, this, &runs);
-  auto finishStorer = [&] {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    storer.join();
-  };
+  runs_ = &runs;
+  storer_ = std::thread(&PageReader::storeLoop, this, &runs);
   try {
     uint64_t zero = zeroPfn();
     std::vector<uint64_t> entries;
@@ -126,11 +126,26 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
     }
     flush();
   } catch (...) {
-    finishStorer();
+    finish();
     throw;
   }
-  finishStorer();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;  // everything is copied out of the task; the storer drains the rest
+  }
+  cv_.notify_all();
+}
+
+void PageReader::finish() {
+  if (!storer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  storer_.join();
   if (storeError_) std::rethrow_exception(storeError_);
+  auto& runs = *runs_;
   for (auto& z : zeroRuns_) *runs.Add() = std::move(z);
   zeroRuns_.clear();
   // Runs in address order, as the image format promises.

@@ -32,8 +32,12 @@ class PageReader {
   // that hold none are recorded as ZERO runs (an incremental image: they no longer hold what
   // the parent stored).
   void addRange(uint64_t start, uint64_t end, Mode mode, bool recordRest = false);
-  // Copies every selected page; appends the runs written to `runs`.
+  ~PageReader();
+  // Copies every selected page out of the task (into the buffer pool; a storer thread writes
+  // them to the page store meanwhile). When it returns the task may run again.
   void run(google::protobuf::RepeatedPtrField<img::PageRun>& runs);
+  // Waits until every copied page is stored; completes `runs` (sorted). Throws store errors.
+  void finish();
   uint64_t pagesCopied() const { return pages_; }
 
   // The PFN of the kernel's shared zero page (0 when pagemap hides PFNs).
@@ -70,6 +74,8 @@ class PageReader {
   std::vector<uint8_t*> free_;
   std::deque<Batch> full_;
   bool done_ = false;
+  std::thread storer_;
+  google::protobuf::RepeatedPtrField<img::PageRun>* runs_ = nullptr;
   std::exception_ptr storeError_;
 };
 
