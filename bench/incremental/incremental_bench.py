@@ -19,7 +19,7 @@ def run_task(cmd, env=None):
 
 def full_dump(cryo, exe, size, rate, tmp):
     """A full checkpoint of the task once its memory is filled (cryo dump --leave-running)."""
-    p = subprocess.Popen([exe, str(size), str(rate), '3'], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([exe, str(size), str(rate), '60'], stdout=subprocess.PIPE, text=True)
     p.stdout.readline()
     img = os.path.join(tmp, 'full')
     subprocess.run([cryo, 'dump', '--pid', str(p.pid), '--images', img, '--leave-running'], check=True)
