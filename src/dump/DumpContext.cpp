@@ -73,13 +73,8 @@ RemoteScratch& DumpContext::scratch() {
 }
 
 UniqueFd DumpContext::takeFd(int fd) {
-  if (!pidfd_) {
-    pidfd_.reset(static_cast<int>(::syscall(__NR_pidfd_open, pid(), 0)));
-    if (!pidfd_) failErrno("pid {}: pidfd_open failed", pid());
-  }
-  UniqueFd out(static_cast<int>(::syscall(__NR_pidfd_getfd, pidfd_.get(), fd, 0)));
-  if (!out) failErrno("pid {}: cannot take a copy of fd {} (pidfd_getfd)", pid(), fd);
-  return out;
+  if (!pidfd_) pidfd_ = std::make_unique<PidFd>(pid());
+  return pidfd_->take(fd);
 }
 
 void DumpContext::finish() {

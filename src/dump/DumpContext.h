@@ -13,6 +13,7 @@
 
 #include "common/BufferPool.h"
 #include "common/ProcFs.h"
+#include "common/PidFd.h"
 #include "common/UniqueFd.h"
 #include "dump/PageReader.h"
 #include "dump/PageSelection.h"
@@ -86,7 +87,7 @@ class DumpContext {
   uint64_t area_ = 0, areaSize_ = 0, slots_ = 0;
   std::map<pid_t, uint64_t> slotOf_;
   std::unique_ptr<RemoteScratch> scratch_;
-  UniqueFd pidfd_;
+  std::unique_ptr<PidFd> pidfd_;
   std::optional<PageRanges> changed_;
   std::unique_ptr<PageReader> pendingPages_;
 };

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/Error.h"
+#include "common/FileIdentity.h"
 #include "common/ProcFs.h"
 #include "dump/DumpContext.h"
 
@@ -38,15 +39,6 @@ bool endsWith(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
-img::FileId fileIdOf(const struct stat& st) {
-  img::FileId id;
-  id.set_dev(st.st_dev);
-  id.set_ino(st.st_ino);
-  id.set_size(static_cast<uint64_t>(st.st_size));
-  id.set_mtime_ns(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec);
-  id.set_mode(st.st_mode);
-  return id;
-}
 
 // The bytes buffered in a pipe, read without consuming them (tee into a pipe of cryo's own).
 std::string pipeContents(DumpContext& ctx, int fd, int pipeSize) {
@@ -148,7 +140,7 @@ void FilesCollector::collect(DumpContext& ctx, img::Process& out) {
     d.set_flags(f.flags);
     d.set_pos(f.pos);
     d.set_description(f.link);
-    *d.mutable_file() = fileIdOf(f.st);
+    *d.mutable_file() = FileIdentity::of(f.st);
     auto unsupported = [&](const std::string& what) {
       fail("pid {}: fd {} ({}): {} not supported yet", pid, f.fd, f.link, what);
     };

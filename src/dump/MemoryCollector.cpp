@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/Error.h"
+#include "common/FileIdentity.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "dump/DumpContext.h"
@@ -22,15 +23,6 @@ namespace cryo {
 
 namespace {
 
-img::FileId fileIdOf(const struct stat& st) {
-  img::FileId id;
-  id.set_dev(st.st_dev);
-  id.set_ino(st.st_ino);
-  id.set_size(static_cast<uint64_t>(st.st_size));
-  id.set_mtime_ns(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec);
-  id.set_mode(st.st_mode);
-  return id;
-}
 
 std::string rangeName(const MapsEntry& m) {
   return fmt::format("{:#x}-{:#x} {}", m.start, m.end, m.path.empty() ? "(anonymous)" : m.path);
@@ -114,7 +106,7 @@ img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
       v.set_kind(img::Vma::FILE);
       v.set_path(p);
       v.set_pgoff(m.offset);
-      *v.mutable_file() = fileIdOf(named);
+      *v.mutable_file() = FileIdentity::of(named);
     }
   }
   return v;
@@ -145,7 +137,7 @@ void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
   struct stat est {};
   if (::stat(ProcFs::path(pid, "exe").c_str(), &est) != 0)
     failErrno("pid {}: cannot stat its executable {}", pid, exe);
-  *mm->mutable_exe() = fileIdOf(est);
+  *mm->mutable_exe() = FileIdentity::of(est);
 }
 
 void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/Error.h"
+#include "common/FileIdentity.h"
 #include "common/ProcFs.h"
 #include "image/ImageFormat.h"
 #include "restore/RestoreContext.h"
@@ -40,7 +41,7 @@ void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
       failErrno("pid {}: {} {} cannot be used", ctx.pid(), what, path);
-    int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    int64_t mtime = FileIdentity::mtimeNs(st);
     if (static_cast<uint64_t>(st.st_size) != id.size() || mtime != id.mtime_ns())
       fail("pid {}: {} {} changed since the checkpoint (size {} -> {}, mtime changed: {}); "
            "its pages would not match",

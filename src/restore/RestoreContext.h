@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/PidFd.h"
 #include "common/UniqueFd.h"
 #include "image/ImageChain.h"
 #include "inject/RemoteMemory.h"
@@ -79,7 +80,7 @@ class RestoreContext {
   std::unique_ptr<RemoteScratch> scratch_;
   int highFd_ = 1024;
   int stdio_[3] = {-1, -1, -1};
-  UniqueFd pidfd_;
+  std::unique_ptr<PidFd> pidfd_;
 };
 
 }  // namespace cryo
