@@ -1,30 +1,56 @@
-// DirtyTracker: the interface of dirty-page tracking backends: which pages of a task were
-// written since the previous checkpoint. All calls happen while the task is frozen.
+// DirtyTracker: the interface of the dirty-page tracking backends: which pages of a task were
+// written since the previous checkpoint. Every call happens while the task is frozen.
+//
+//   arm(target)      right after a checkpoint captured the task's memory: from now on,
+//                    record writes (re-arming an armed tracker starts over).
+//   collect(target)  at the next checkpoint, before memory is captured: the pages written
+//                    since arm() or the previous collect(), re-armed in the same call; no
+//                    write between two checkpoints is lost, none is reported twice.
+//
+// The set also holds, whole, every part of a mapping that was not tracked before (created,
+// grown or moved since), and pages that held data and no longer do (MADV_DONTNEED, ...): the
+// dump stores those as zero runs so that an older checkpoint's copy is not used. The caller
+// must not let the task run its own code between collect() and the copy of its memory.
 #pragma once
+
+#include <sys/types.h>
 
 #include <string_view>
 
 #include "dump/PageSelection.h"
+#include "track/DirtySet.h"
 
 namespace cryo {
 
 class DumpContext;
+class TrackTarget;
 struct MapsEntry;
 
 class DirtyTracker {
  public:
   virtual ~DirtyTracker() = default;
   virtual std::string_view name() const = 0;
-  // After a full checkpoint captured memory: record writes from now on.
-  virtual void arm(DumpContext& ctx) = 0;
-  // At the next checkpoint: the ranges written since arm() or the previous changed() (plus
-  // whole mappings that are not tracked yet: new, grown or moved ones), re-armed atomically.
-  virtual PageRanges changed(DumpContext& ctx) = 0;
-  // After an incremental checkpoint captured memory: start tracking mappings not tracked yet.
-  virtual void trackNew(DumpContext& ctx) = 0;
 
-  // Mappings whose pages a checkpoint may store, hence that need tracking.
+  void arm(TrackTarget& target);
+  DirtySet collect(TrackTarget& target);
+  bool armed() const { return armed_; }
+
+  // The same calls from a dump in progress (store/Checkpointer through PageSelection).
+  void arm(DumpContext& ctx);
+  PageRanges changed(DumpContext& ctx);  // collect(); settles every thread first
+  void trackNew(DumpContext&) {}         // collect() already follows new mappings
+
+  // Mappings whose pages a checkpoint may store (see MappingPolicy).
   static bool trackable(const MapsEntry& m);
+
+ protected:
+  virtual void doArm(TrackTarget& target) = 0;
+  virtual DirtySet doCollect(TrackTarget& target) = 0;
+  static uint64_t pageSize();
+
+ private:
+  bool armed_ = false;
+  pid_t pid_ = 0;
 };
 
 }  // namespace cryo

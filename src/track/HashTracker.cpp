@@ -1,107 +1,119 @@
-// HashTracker: the last-resort dirty-page backend: an XXH3 hash of every page, compared with
-// the hashes of the previous checkpoint. Needs no kernel support; reads all memory each time.
+// HashTracker: the last-resort dirty-page backend: an XXH3-64 hash of every page that holds
+// data, compared with the hashes of the previous checkpoint. Needs nothing from the kernel;
+// reads all tracked memory at each checkpoint while the task is frozen.
+//
+// A page counts as changed when its hash differs, or when it held data at one sweep and not
+// at the other (dropped, or populated since). Pages that never held data are not read.
 #include "track/HashTracker.h"
 
-#include <fcntl.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
-#include <vector>
+#include <xxhash.h>
 
-#include "common/Error.h"
 #include "common/ProcFs.h"
-#include "common/UniqueFd.h"
-#include "dump/DumpContext.h"
-#include "image/Checksum.h"
+#include "dump/PageReader.h"
+#include "inject/RemoteMemory.h"
+#include "track/MappingPolicy.h"
+#include "track/Pagemap.h"
+#include "track/TrackTarget.h"
 
 namespace cryo {
 
 namespace {
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPresentOrSwapped = (1ULL << 63) | (1ULL << 62);
+constexpr size_t kBatchPages = 2048;  // pages read per batch (8 MiB with 4 KiB pages)
 }  // namespace
 
-std::unordered_map<uint64_t, uint64_t> HashTracker::scan(DumpContext& ctx) {
-  std::unordered_map<uint64_t, uint64_t> out;
-  std::string p = ProcFs::path(ctx.pid(), "pagemap");
-  UniqueFd pm(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!pm) failErrno("cannot open {}", p);
-  BufferPool& pool = ctx.copyBuffers();
-  uint8_t* buf = pool.buffer(0);
-  uint64_t cap = pool.bufferSize() / kPage;
-  std::vector<uint64_t> e;
-  std::vector<uint64_t> batch;
-  auto flush = [&] {
-    if (batch.empty()) return;
-    std::vector<iovec> local, remote;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      local.push_back({buf + i * kPage, kPage});
-      remote.push_back({reinterpret_cast<void*>(batch[i]), kPage});
-    }
-    ctx.memory().readv(local, remote);
-    for (size_t i = 0; i < batch.size(); ++i) out[batch[i]] = Checksum::of(buf + i * kPage, kPage);
-    batch.clear();
-  };
-  for (const MapsEntry& m : ctx.maps()) {
-    if (!trackable(m)) continue;
-    uint64_t n = m.size() / kPage;
-    e.resize(n);
-    if (::pread(pm.get(), e.data(), n * 8, static_cast<off_t>(m.start / kPage * 8)) !=
-        static_cast<ssize_t>(n * 8))
-      failErrno("cannot read {}", p);
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!(e[i] & kPresentOrSwapped)) continue;
-      batch.push_back(m.start + i * kPage);
-      if (batch.size() == cap) flush();
+void HashTracker::hashPages(RemoteMemory& mem, std::vector<uint64_t>& pending, Hashes& out) {
+  if (pending.empty()) return;
+  const uint64_t page = pageSize();
+  buffer_.resize(kBatchPages * page);
+  std::vector<iovec> local, remote;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    uint8_t* dst = buffer_.data() + i * page;
+    auto* src = reinterpret_cast<void*>(pending[i]);
+    if (!remote.empty() &&
+        reinterpret_cast<uint64_t>(remote.back().iov_base) + remote.back().iov_len == pending[i]) {
+      local.back().iov_len += page;
+      remote.back().iov_len += page;
+    } else {
+      local.push_back({dst, page});
+      remote.push_back({src, page});
     }
   }
-  flush();
-  return out;
+  mem.readv(local, remote);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    out.addrs.push_back(pending[i]);
+    out.values.push_back(XXH3_64bits(buffer_.data() + i * page, page));
+  }
+  pending.clear();
 }
 
-void HashTracker::arm(DumpContext& ctx) {
-  hashes_ = scan(ctx);
-  mappings_.clear();
-  for (const MapsEntry& m : ctx.maps())
-    if (trackable(m)) mappings_[m.start] = m.end;
-}
-
-PageRanges HashTracker::changed(DumpContext& ctx) {
-  auto now = scan(ctx);
-  PageRanges out;
-  auto add = [&](uint64_t s, uint64_t e) {
-    if (!out.empty() && out.back().second == s)
-      out.back().second = e;
-    else
-      out.emplace_back(s, e);
-  };
-  // Page by page: a page no tracked mapping covered before is new; a covered one changed if
-  // its hash did, or if it appeared or disappeared.
-  auto coveredBefore = [&](uint64_t a) {
-    auto it = mappings_.upper_bound(a);
-    if (it == mappings_.begin()) return false;
-    --it;
-    return a < it->second;
-  };
-  for (const MapsEntry& m : ctx.maps()) {
-    if (!trackable(m)) continue;
-    for (uint64_t a = m.start; a < m.end; a += kPage) {
-      if (!coveredBefore(a)) {
-        add(a, a + kPage);
-        continue;
+DirtySet HashTracker::sweep(TrackTarget& target, bool report) {
+  const uint64_t page = pageSize();
+  if (pid_ != target.pid()) {
+    pid_ = target.pid();
+    tracked_.clear();
+    hashes_ = Hashes{};
+  }
+  const uint64_t zeroPfn = PageReader::zeroPfn();
+  Pagemap pm(pid_);
+  RemoteMemory& mem = target.memory();
+  DirtySet dirty, scope, tracked;
+  Hashes now;
+  now.addrs.reserve(hashes_.addrs.size());
+  now.values.reserve(hashes_.values.size());
+  std::vector<uint64_t> pending;
+  pending.reserve(kBatchPages);
+  for (const MapsEntry& m : target.maps()) {
+    MappingKind kind = MappingPolicy::classify(m);
+    if (kind == MappingKind::kUntracked) continue;
+    scope.add(m.start, m.end);
+    if (kind == MappingKind::kSharedAnon) {
+      if (report) dirty.add(m.start, m.end);  // other processes may write it
+      continue;
+    }
+    tracked.add(m.start, m.end);
+    if (report) dirty.add(DirtySet{{m.start, m.end}}.subtract(tracked_));  // not followed before
+    pm.read(m.start, m.end, [&](uint64_t addr, const uint64_t* e, size_t n) {
+      for (size_t i = 0; i < n; ++i) {
+        uint64_t v = e[i];
+        bool present = v & Pagemap::kPresent, swapped = v & Pagemap::kSwapped;
+        bool data = kind == MappingKind::kPrivateAnon
+                        ? swapped || (present && !(zeroPfn && (v & Pagemap::kPfnMask) == zeroPfn))
+                        : swapped || (present && !(v & Pagemap::kFileOrShared));
+        if (!data) continue;
+        pending.push_back(addr + i * page);
+        if (pending.size() == kBatchPages) hashPages(mem, pending, now);
       }
-      auto was = hashes_.find(a);
-      auto is = now.find(a);
-      bool same = (was == hashes_.end() && is == now.end()) ||
-                  (was != hashes_.end() && is != now.end() && was->second == is->second);
-      if (!same) add(a, a + kPage);
+    });
+  }
+  hashPages(mem, pending, now);
+
+  if (report) {
+    // Both lists ascend: walk them together.
+    const Hashes& was = hashes_;
+    size_t i = 0, j = 0;
+    while (i < was.addrs.size() || j < now.addrs.size()) {
+      if (j == now.addrs.size() || (i < was.addrs.size() && was.addrs[i] < now.addrs[j])) {
+        if (scope.contains(was.addrs[i])) dirty.add(was.addrs[i], was.addrs[i] + page);  // dropped
+        ++i;
+      } else if (i == was.addrs.size() || now.addrs[j] < was.addrs[i]) {
+        dirty.add(now.addrs[j], now.addrs[j] + page);  // populated since
+        ++j;
+      } else {
+        if (was.values[i] != now.values[j]) dirty.add(now.addrs[j], now.addrs[j] + page);
+        ++i;
+        ++j;
+      }
     }
   }
+  tracked_ = std::move(tracked);
   hashes_ = std::move(now);
-  mappings_.clear();
-  for (const MapsEntry& m : ctx.maps())
-    if (trackable(m)) mappings_[m.start] = m.end;
-  return out;
+  return dirty;
 }
+
+void HashTracker::doArm(TrackTarget& target) { sweep(target, false); }
+
+DirtySet HashTracker::doCollect(TrackTarget& target) { return sweep(target, true); }
 
 }  // namespace cryo

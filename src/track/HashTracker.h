@@ -1,28 +1,41 @@
-// HashTracker: the last-resort dirty-page backend: an XXH3 hash of every page, compared with
-// the hashes of the previous checkpoint. Needs no kernel support; reads all memory each time.
+// HashTracker: the last-resort dirty-page backend: an XXH3-64 hash of every page that holds
+// data, compared with the hashes of the previous checkpoint. Needs nothing from the kernel;
+// reads all tracked memory at each checkpoint while the task is frozen.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
-#include <map>
-#include <unordered_map>
-#include <utility>
+#include <vector>
 
 #include "track/DirtyTracker.h"
 
 namespace cryo {
 
+class Pagemap;
+class RemoteMemory;
+
 class HashTracker : public DirtyTracker {
  public:
   std::string_view name() const override { return "hash"; }
-  void arm(DumpContext& ctx) override;
-  PageRanges changed(DumpContext& ctx) override;
-  void trackNew(DumpContext& ctx) override {}
+
+ protected:
+  void doArm(TrackTarget& target) override;
+  DirtySet doCollect(TrackTarget& target) override;
 
  private:
-  // Hashes of the present pages of every trackable mapping; absent pages have no entry.
-  std::unordered_map<uint64_t, uint64_t> scan(DumpContext& ctx);
-  std::unordered_map<uint64_t, uint64_t> hashes_;
-  std::map<uint64_t, uint64_t> mappings_;  // start -> end at the previous checkpoint
+  struct Hashes {
+    std::vector<uint64_t> addrs;   // ascending
+    std::vector<uint64_t> values;  // values[i]: hash of the page at addrs[i]
+  };
+  DirtySet sweep(TrackTarget& target, bool report);
+  // Reads the pages `pending` names (ascending) and appends their hashes to `out`.
+  void hashPages(RemoteMemory& mem, std::vector<uint64_t>& pending, Hashes& out);
+
+  pid_t pid_ = 0;
+  DirtySet tracked_;  // the tracked mappings at the last sweep
+  Hashes hashes_;     // pages that held data at the last sweep
+  std::vector<uint8_t> buffer_;
 };
 
 }  // namespace cryo

@@ -1,84 +1,85 @@
-// SoftDirtyTracker: dirty-page tracking with the kernel's soft-dirty bits (clear_refs +
-// pagemap bit 55), where the kernel has them (x86_64, powerpc64, s390 with
-// CONFIG_MEM_SOFT_DIRTY; never arm64).
+// SoftDirtyTracker: dirty-page tracking with the kernel's soft-dirty bits (clear_refs "4",
+// bit 55 of /proc/PID/pagemap), where the kernel has them (CONFIG_MEM_SOFT_DIRTY: x86_64,
+// powerpc64, s390, riscv; never arm64).
+//
+// clear_refs clears the bit of every page and of every mapping; a write sets the page's bit,
+// a mapping created later carries the bit on all its pages (holes included). A page dropped
+// since (MADV_DONTNEED) has no entry left to carry the bit: it is found by comparing what holds
+// data now with the previous sweep.
 #include "track/SoftDirtyTracker.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
-
-#include <vector>
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
-#include "dump/DumpContext.h"
+#include "dump/PageReader.h"
+#include "track/KernelFeatures.h"
+#include "track/MappingPolicy.h"
+#include "track/Pagemap.h"
+#include "track/TrackTarget.h"
 
 namespace cryo {
 
 namespace {
 
-constexpr uint64_t kSoftDirty = 1ULL << 55;
-
-void clearRefs(pid_t pid) {
-  std::string p = pid ? ProcFs::path(pid, "clear_refs") : "/proc/self/clear_refs";
+void clearSoftDirty(pid_t pid) {
+  std::string p = ProcFs::path(pid, "clear_refs");
   UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd || ::write(fd.get(), "4", 1) != 1) failErrno("cannot clear soft-dirty bits ({})", p);
+  if (!fd || ::write(fd.get(), "4", 1) != 1) failErrno("pid {}: cannot clear soft-dirty bits ({})", pid, p);
 }
 
 }  // namespace
 
 bool SoftDirtyTracker::available(std::string& why) {
-  // Clear the bits, write one page, look for its bit: a kernel without CONFIG_MEM_SOFT_DIRTY
-  // accepts the clear but never sets the bit.
-  void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    why = "cannot probe";
-    return false;
-  }
-  bool ok = false;
-  try {
-    *static_cast<volatile char*>(p) = 1;
-    clearRefs(0);
-    *static_cast<volatile char*>(p) = 2;
-    UniqueFd pm(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-    uint64_t e = 0;
-    if (pm && ::pread(pm.get(), &e, 8, static_cast<off_t>(reinterpret_cast<uint64_t>(p) / 4096 * 8)) == 8)
-      ok = e & kSoftDirty;
-  } catch (const Error&) {
-  }
-  ::munmap(p, 4096);
-  why = ok ? "clear_refs + pagemap soft-dirty bit"
-           : "kernel built without CONFIG_MEM_SOFT_DIRTY (the bit never appears)";
-  return ok;
+  const KernelFeatures& k = KernelFeatures::get();
+  why = k.softDirtyDetail();
+  return k.softDirty();
 }
 
-void SoftDirtyTracker::arm(DumpContext& ctx) { clearRefs(ctx.pid()); }
-
-PageRanges SoftDirtyTracker::changed(DumpContext& ctx) {
-  PageRanges out;
-  std::string p = ProcFs::path(ctx.pid(), "pagemap");
-  UniqueFd pm(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!pm) failErrno("cannot open {}", p);
-  std::vector<uint64_t> e;
-  for (const MapsEntry& m : ctx.maps()) {
-    if (!trackable(m)) continue;
-    uint64_t n = m.size() / 4096;
-    e.resize(n);
-    if (::pread(pm.get(), e.data(), n * 8, static_cast<off_t>(m.start / 4096 * 8)) !=
-        static_cast<ssize_t>(n * 8))
-      failErrno("cannot read {}", p);
-    for (uint64_t i = 0; i < n; ++i) {
-      if (!(e[i] & kSoftDirty)) continue;
-      uint64_t a = m.start + i * 4096;
-      if (!out.empty() && out.back().second == a)
-        out.back().second = a + 4096;
-      else
-        out.emplace_back(a, a + 4096);
+DirtySet SoftDirtyTracker::sweep(TrackTarget& target, bool report) {
+  const uint64_t page = pageSize();
+  if (pid_ != target.pid()) {
+    pid_ = target.pid();
+    tracked_.clear();
+    populated_.clear();
+  }
+  const uint64_t zeroPfn = PageReader::zeroPfn();
+  Pagemap pm(pid_);
+  DirtySet dirty, scope, tracked, populated;
+  for (const MapsEntry& m : target.maps()) {
+    MappingKind kind = MappingPolicy::classify(m);
+    if (kind == MappingKind::kUntracked) continue;
+    scope.add(m.start, m.end);
+    if (kind == MappingKind::kSharedAnon) {
+      if (report) dirty.add(m.start, m.end);  // other processes may write it
+      continue;
     }
+    tracked.add(m.start, m.end);
+    if (report) dirty.add(DirtySet{{m.start, m.end}}.subtract(tracked_));  // not followed before
+    pm.read(m.start, m.end, [&](uint64_t addr, const uint64_t* e, size_t n) {
+      for (size_t i = 0; i < n; ++i) {
+        uint64_t a = addr + i * page, v = e[i];
+        bool present = v & Pagemap::kPresent, swapped = v & Pagemap::kSwapped;
+        bool data = kind == MappingKind::kPrivateAnon
+                        ? swapped || (present && !(zeroPfn && (v & Pagemap::kPfnMask) == zeroPfn))
+                        : present && !(v & Pagemap::kFileOrShared);
+        if (data) populated.add(a, a + page);
+        if (report && (v & Pagemap::kSoftDirty)) dirty.add(a, a + page);
+      }
+    });
   }
-  clearRefs(ctx.pid());
-  return out;
+  if (report) dirty.add(populated_.subtract(populated).intersect(scope));
+  // Still frozen: no write can fall between the read above and the clear.
+  clearSoftDirty(pid_);
+  tracked_ = std::move(tracked);
+  populated_ = std::move(populated);
+  return dirty;
 }
+
+void SoftDirtyTracker::doArm(TrackTarget& target) { sweep(target, false); }
+
+DirtySet SoftDirtyTracker::doCollect(TrackTarget& target) { return sweep(target, true); }
 
 }  // namespace cryo

@@ -1,9 +1,10 @@
-// TrackerFactory: which dirty-page backends this kernel offers, which one cryo picks, and the
-// creation of one by name (CRYO_TRACKER or --tracker force a choice).
+// TrackerFactory: which dirty-page backends this kernel offers (and why not), which one cryo
+// picks (uffd-wp > soft-dirty > hash, unless CRYO_TRACKER names one), and creating one by name.
 #include "track/TrackerFactory.h"
 
 #include <cstdlib>
-#include <sstream>
+
+#include <fmt/format.h>
 
 #include "common/Error.h"
 #include "track/HashTracker.h"
@@ -11,6 +12,17 @@
 #include "track/UffdWpTracker.h"
 
 namespace cryo {
+
+namespace {
+
+const char* const kNames = "uffd-wp, soft-dirty, hash";
+
+std::string forced() {
+  const char* env = std::getenv(TrackerFactory::kEnv);
+  return env ? env : "";
+}
+
+}  // namespace
 
 std::vector<BackendStatus> TrackerFactory::backends() {
   std::vector<BackendStatus> out;
@@ -20,38 +32,60 @@ std::vector<BackendStatus> TrackerFactory::backends() {
   BackendStatus s{"soft-dirty"};
   s.available = SoftDirtyTracker::available(s.detail);
   out.push_back(s);
-  out.push_back({"hash", true, "XXH3 of every page compared with the previous checkpoint"});
+  out.push_back({"hash", true, "XXH3-64 of every page that holds data, compared at each checkpoint"});
   return out;
 }
 
-std::unique_ptr<DirtyTracker> TrackerFactory::create(const std::string& requested) {
-  std::string name = requested;
-  if (name.empty())
-    if (const char* env = std::getenv("CRYO_TRACKER")) name = env;
-  if (name == "none") return nullptr;
-  for (const auto& b : backends()) {
-    if (!name.empty() && b.name != name) continue;
-    if (!b.available) {
-      if (name.empty()) continue;
-      fail("dirty-page backend {} is not available here: {}", name, b.detail);
-    }
-    if (b.name == "uffd-wp") return std::make_unique<UffdWpTracker>();
-    if (b.name == "soft-dirty") return std::make_unique<SoftDirtyTracker>();
-    return std::make_unique<HashTracker>();
+BackendStatus TrackerFactory::status(const std::string& name) {
+  for (auto& b : backends())
+    if (b.name == name) return b;
+  fail("unknown dirty-page backend '{}' (known: {})", name, kNames);
+}
+
+std::string TrackerFactory::pick() {
+  std::string env = forced();
+  if (!env.empty()) {
+    BackendStatus b = status(env);
+    if (!b.available)
+      fail("{}={} but that backend is unavailable here: {}", kEnv, env, b.detail);
+    return env;
   }
-  fail("unknown dirty-page backend '{}' (uffd-wp, soft-dirty, hash, none)", name);
+  for (const auto& b : backends())
+    if (b.available) return b.name;
+  fail("no dirty-page backend is available");  // never: hash always is
+}
+
+std::unique_ptr<DirtyTracker> TrackerFactory::create(const std::string& requested) {
+  if (requested == "none") return nullptr;
+  std::string name = requested.empty() ? pick() : requested;
+  if (!requested.empty()) {
+    BackendStatus b = status(name);
+    if (!b.available) fail("dirty-page backend {} is unavailable here: {}", name, b.detail);
+  }
+  if (name == "uffd-wp") return std::make_unique<UffdWpTracker>();
+  if (name == "soft-dirty") return std::make_unique<SoftDirtyTracker>();
+  return std::make_unique<HashTracker>();
+}
+
+std::vector<std::string> TrackerFactory::reportLines() {
+  std::vector<std::string> out;
+  for (const auto& b : backends())
+    out.push_back(fmt::format("{}: {} ({})", b.name, b.available ? "available" : "unavailable",
+                              b.detail));
+  try {
+    std::string p = pick();
+    out.push_back(forced().empty() ? fmt::format("picked: {}", p)
+                                   : fmt::format("picked: {} (forced by {})", p, kEnv));
+  } catch (const Error& e) {
+    out.push_back(fmt::format("picked: none ({})", e.what()));
+  }
+  return out;
 }
 
 std::string TrackerFactory::report() {
-  std::ostringstream o;
-  std::string picked;
-  for (const auto& b : backends()) {
-    o << b.name << ": " << (b.available ? "available" : "unavailable") << " (" << b.detail
-      << ")\n";
-    if (b.available && picked.empty()) picked = b.name;
-  }
-  o << "picked: " << picked << "\n";
-  return o.str();
+  std::string out;
+  for (const auto& l : reportLines()) out += l + "\n";
+  return out;
 }
 
 }  // namespace cryo

@@ -1,5 +1,5 @@
-// TrackerFactory: which dirty-page backends this kernel offers, which one cryo picks, and the
-// creation of one by name (CRYO_TRACKER or --tracker force a choice).
+// TrackerFactory: which dirty-page backends this kernel offers (and why not), which one cryo
+// picks (uffd-wp > soft-dirty > hash, unless CRYO_TRACKER names one), and creating one by name.
 #pragma once
 
 #include <memory>
@@ -18,11 +18,22 @@ struct BackendStatus {
 
 class TrackerFactory {
  public:
-  static std::vector<BackendStatus> backends();  // in order of preference
-  // "" (or unset CRYO_TRACKER): the best available; "none": no tracking (full checkpoints).
-  // Returns nullptr for "none"; throws when the named backend is unknown or unavailable.
+  static constexpr const char* kEnv = "CRYO_TRACKER";
+
+  // Every backend, in order of preference.
+  static std::vector<BackendStatus> backends();
+  static BackendStatus status(const std::string& name);  // throws for an unknown name
+  // The backend to use: the one CRYO_TRACKER names (an error if it is unknown or unavailable
+  // here), else the best available one.
+  static std::string pick();
+  // A tracker by name; "" means pick(); "none" means no tracking (returns nullptr: every
+  // checkpoint is full). Throws, saying why, for an unknown or unavailable backend.
   static std::unique_ptr<DirtyTracker> create(const std::string& name);
-  static std::string report();  // `cryo check`
+
+  // For `cryo check`: "uffd-wp: available (userfaultfd WP_ASYNC + PAGEMAP_SCAN)",
+  // "soft-dirty: unavailable (...)", "hash: available (...)", "picked: uffd-wp".
+  static std::vector<std::string> reportLines();
+  static std::string report();  // the lines, each ended by '\n'
 };
 
 }  // namespace cryo

@@ -1,149 +1,226 @@
 // UffdWpTracker: dirty-page tracking with userfaultfd write-protection in asynchronous mode
-// (the kernel resolves the faults itself, the task never waits) read and re-armed atomically
-// with the PAGEMAP_SCAN ioctl. Works on arm64 as on x86_64; needs no soft-dirty bits.
+// (the kernel resolves write faults itself: the task never waits, never sees a signal) read
+// and re-armed with the PAGEMAP_SCAN ioctl. Needs Linux 6.7; needs no soft-dirty bits.
+//
+// The userfaultfd is created inside the task (a userfaultfd belongs to the address space it
+// was created in) by an injected syscall, taken into cryo with pidfd_getfd, and the task's own
+// descriptor is closed again, so its fd table ends as it was. If cryo goes away the userfaultfd
+// is released: the kernel drops the registrations and the protection, and the task runs on.
+//
+// Only pages that are mapped (present or swapped) are protected, each sweep in one PAGEMAP_SCAN
+// walk per mapping that reports them, says which were written, and protects those again.
+// Protecting a page that was never populated would cost a page-table marker (a page table per
+// 2 MiB, whatever the size of the mapping: a reserved 64 GiB region costs 128 MiB), and markers
+// show as swapped in /proc/PID/pagemap. Such a page needs no protection: a write populates it
+// unprotected, which the next walk reports. A page that held data and was dropped
+// (MADV_DONTNEED, a private copy given back to the file) is found by comparing what holds data
+// now with the previous sweep.
 #include "track/UffdWpTracker.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <vector>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
 
 #include "common/Error.h"
 #include "common/KernelCompat.h"
-#include "common/ProcFs.h"
-#include "dump/DumpContext.h"
+#include "common/PidFd.h"
+#include "inject/RemoteSyscalls.h"
+#include "track/KernelFeatures.h"
+#include "track/MappingPolicy.h"
+#include "track/Pagemap.h"
+#include "track/TrackTarget.h"
 
 namespace cryo {
 
 namespace {
 
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
 constexpr uint64_t kFeatures = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
 
-bool apiOk(int fd, std::string& why) {
-  uffdio_api api{};
-  api.api = UFFD_API;
-  api.features = kFeatures;
-  if (::ioctl(fd, UFFDIO_API, &api) != 0) {
-    why = fmt::format("UFFDIO_API with WP_ASYNC|WP_UNPOPULATED refused: {}", strerror(errno));
-    return false;
-  }
-  return true;
-}
-
-void addRange(PageRanges& out, uint64_t s, uint64_t e) {
-  if (!out.empty() && out.back().second == s)
-    out.back().second = e;
-  else
-    out.emplace_back(s, e);
+// The pages a walk reports (and, when protecting, protects): every mapped page (present or
+// swapped) but the shared zero page in anonymous memory; in a private file mapping every mapped
+// page but the file's own page-cache pages (a write to one makes a new copy, unprotected). A
+// swap entry there is a swapped-out copy, or the marker the kernel leaves where a protected
+// copy was dropped (the page is the file's again). Each comes with whether it was written
+// since it was last protected.
+Pagemap::Query mappedQuery(MappingKind kind, bool protect) {
+  Pagemap::Query q;
+  q.flags = protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
+  q.categoryAnyOf = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+  q.categoryMask = q.categoryInverted =
+      kind == MappingKind::kPrivateAnon ? PAGE_IS_PFNZERO : PAGE_IS_FILE;
+  q.returnMask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+  return q;
 }
 
 }  // namespace
 
+UffdWpTracker::UffdWpTracker() : UffdWpTracker(Options{}) {}
+UffdWpTracker::UffdWpTracker(Options opts) : opts_(opts) {}
+
 bool UffdWpTracker::available(std::string& why) {
-  UniqueFd fd(static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)));
-  if (!fd) {
-    why = fmt::format("userfaultfd unavailable: {}", strerror(errno));
-    return false;
-  }
-  if (!apiOk(fd.get(), why)) return false;
-  // PAGEMAP_SCAN (6.7): an empty scan of our own address space must be understood.
-  UniqueFd pm(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-  page_region r{};
-  pm_scan_arg a{};
-  a.size = sizeof a;
-  a.start = a.end = 0x10000;
-  a.vec = reinterpret_cast<uint64_t>(&r);
-  a.vec_len = 1;
-  a.category_mask = PAGE_IS_WRITTEN;
-  a.return_mask = PAGE_IS_WRITTEN;
-  if (!pm || ::ioctl(pm.get(), PAGEMAP_SCAN, &a) < 0) {
-    why = fmt::format("PAGEMAP_SCAN unavailable: {}", strerror(errno));
-    return false;
-  }
-  why = "userfaultfd WP_ASYNC + PAGEMAP_SCAN";
-  return true;
+  const KernelFeatures& k = KernelFeatures::get();
+  why = k.uffdWpDetail();
+  return k.uffdWpTracking();
 }
 
-void UffdWpTracker::open(DumpContext& ctx) {
-  // A userfaultfd belongs to the address space it was created in: create it inside the task,
-  // keep the only reference in cryo (the task's fd table ends as it was). If cryo goes away
-  // the uffd is released and the task runs on untracked.
-  pid_ = ctx.pid();
-  RemoteSyscalls& rs = ctx.leaderSyscalls();
-  int remote = static_cast<int>(rs.check("userfaultfd", SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+void UffdWpTracker::open(TrackTarget& target) {
+  uffd_.reset();
+  registered_.clear();
+  populated_.clear();
+  pid_ = target.pid();
+  RemoteSyscalls& rs = target.syscalls();
+  long r = rs.call(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+  if (r < 0)
+    throw SysError(fmt::format("pid {}: cannot create a userfaultfd inside the task", pid_),
+                   static_cast<int>(-r));
+  uint64_t remote = static_cast<uint64_t>(r);
+  UniqueFd fd;
   try {
-    uffd_ = ctx.takeFd(remote);
+    PidFd pidfd(pid_);
+    fd = pidfd.take(static_cast<int>(remote));
   } catch (...) {
-    rs.call(SYS_close, static_cast<uint64_t>(remote));
+    rs.call(SYS_close, remote);
     throw;
   }
-  rs.check("close of the task's userfaultfd", SYS_close, static_cast<uint64_t>(remote));
-  std::string why;
-  if (!apiOk(uffd_.get(), why)) fail("pid {}: {}", pid_, why);
-  std::string pm = ProcFs::path(pid_, "pagemap");
-  pagemap_.reset(::open(pm.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!pagemap_) failErrno("cannot open {}", pm);
+  rs.check("close of the task's copy of the userfaultfd", SYS_close, remote);
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = kFeatures;
+  if (::ioctl(fd.get(), UFFDIO_API, &api) != 0)
+    failErrno("pid {}: UFFDIO_API with WP_ASYNC|WP_UNPOPULATED refused", pid_);
+  if (!(api.features & UFFD_FEATURE_WP_ASYNC))
+    fail("pid {}: the userfaultfd has no asynchronous write-protect mode", pid_);
+  // WP_UNPOPULATED is what lets PAGEMAP_SCAN protect anonymous memory (the kernel grants it
+  // with WP_ASYNC); without it, anonymous ranges are protected with UFFDIO_WRITEPROTECT.
+  if (!(api.features & UFFD_FEATURE_WP_UNPOPULATED))
+    spdlog::debug("pid {}: userfaultfd without WP_UNPOPULATED", pid_);
+  uffd_ = std::move(fd);
 }
 
-void UffdWpTracker::protect(DumpContext& ctx, uint64_t start, uint64_t end) {
+int UffdWpTracker::registerRange(uint64_t start, uint64_t end) {
   uffdio_register reg{};
   reg.range.start = start;
   reg.range.len = end - start;
   reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) != 0)
-    failErrno("pid {}: cannot register {:#x}-{:#x} for write tracking", ctx.pid(), start, end);
+  return ::ioctl(uffd_.get(), UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
+}
+
+int UffdWpTracker::writeProtect(uint64_t start, uint64_t end) {
   uffdio_writeprotect wp{};
   wp.range.start = start;
   wp.range.len = end - start;
   wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-  if (::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) != 0)
-    failErrno("pid {}: cannot write-protect {:#x}-{:#x}", ctx.pid(), start, end);
+  return ::ioctl(uffd_.get(), UFFDIO_WRITEPROTECT, &wp) == 0 ? 0 : errno;
 }
 
-void UffdWpTracker::arm(DumpContext& ctx) {
-  if (!uffd_ || pid_ != ctx.pid()) open(ctx);
-  for (const MapsEntry& m : ctx.maps())
-    if (trackable(m) && !m.hasFlag("uw")) protect(ctx, m.start, m.end);
+// After an exec the task has a new address space: our userfaultfd (and every registration)
+// belongs to the old one, and no mapping carries the "uw" flag of a range we registered.
+bool UffdWpTracker::registrationsLost(TrackTarget& target) const {
+  if (registered_.empty()) return false;
+  for (const MapsEntry& m : target.maps())
+    if (m.hasFlag("uw") && !registered_.clip(m.start, m.end).empty()) return false;
+  return true;
 }
 
-PageRanges UffdWpTracker::changed(DumpContext& ctx) {
-  if (!uffd_) fail("pid {}: write tracking was never armed", ctx.pid());
-  PageRanges out;
-  std::vector<page_region> vec(4096);
-  for (const MapsEntry& m : ctx.maps()) {
-    if (!trackable(m)) continue;
-    if (!m.hasFlag("uw")) {  // new, grown into a new mapping, or moved: all of it
-      addRange(out, m.start, m.end);
+int UffdWpTracker::scanMapping(Pagemap& pm, const MapsEntry& m, MappingKind kind, bool protect,
+                               DirtySet& written, DirtySet& data, DirtySet* unprotected) {
+  return pm.scan(m.start, m.end, mappedQuery(kind, protect), [&](uint64_t s, uint64_t e, uint64_t c) {
+    // Data a checkpoint stores: anything here in anonymous memory; in a private file mapping
+    // a present copy (a swap entry may be a marker, and a swapped copy counts as dropped).
+    bool holdsData = kind == MappingKind::kPrivateAnon || (c & PAGE_IS_PRESENT);
+    if (holdsData) data.add(s, e);
+    if (!(c & PAGE_IS_WRITTEN)) return;
+    written.add(s, e);
+    if (unprotected) unprotected->add(s, e);
+  });
+}
+
+void UffdWpTracker::sweepMapping(Pagemap& pm, const MapsEntry& m, MappingKind kind, DirtySet* dirty,
+                                 DirtySet& data) {
+  DirtySet written;
+  if (opts_.protectWithScan) {
+    // One walk: report what holds data, which of it was written, and protect it again.
+    DirtySet d;
+    int err = scanMapping(pm, m, kind, true, written, d, nullptr);
+    if (err == 0) {
+      if (dirty) dirty->add(written);
+      data.add(d);
+      return;
+    }
+    // Whatever the failed walk protected went unreported: report the mapping whole, and
+    // protect it the other way.
+    spdlog::debug("pid {}: PAGEMAP_SCAN cannot protect {:#x}-{:#x} {} ({}); using UFFDIO_WRITEPROTECT",
+                  pid_, m.start, m.end, m.path, std::strerror(err));
+    if (dirty) dirty->add(m.start, m.end);
+    written.clear();
+  }
+  DirtySet unprotected;
+  int err = scanMapping(pm, m, kind, false, written, data, &unprotected);
+  if (err)
+    throw SysError(fmt::format("pid {}: PAGEMAP_SCAN of {:#x}-{:#x} {}", pid_, m.start, m.end, m.path), err);
+  for (const auto& [s, e] : unprotected.ranges())
+    if (int werr = writeProtect(s, e))
+      throw SysError(fmt::format("pid {}: cannot write-protect {:#x}-{:#x}", pid_, s, e), werr);
+  if (dirty) dirty->add(written);
+}
+
+DirtySet UffdWpTracker::sweep(TrackTarget& target, bool report) {
+  if (!uffd_ || pid_ != target.pid()) {
+    open(target);
+  } else if (registrationsLost(target)) {
+    spdlog::debug("pid {}: no mapping is registered any more (exec?): new userfaultfd", pid_);
+    open(target);
+  }
+  Pagemap pm(target.pid());
+  DirtySet dirty;        // the answer
+  DirtySet scope;        // the mappings a checkpoint stores pages of
+  DirtySet registered;   // what is registered after this sweep
+  DirtySet populated;    // what holds data now
+
+  for (const MapsEntry& m : target.maps()) {
+    MappingKind kind = MappingPolicy::classify(m);
+    if (kind == MappingKind::kUntracked) continue;
+    scope.add(m.start, m.end);
+    if (kind == MappingKind::kSharedAnon) {
+      // Other processes may write it, and a written page may leave our page tables before
+      // the next checkpoint while its data stays: no page-table method can follow it.
+      if (report) dirty.add(m.start, m.end);
       continue;
     }
-    uint64_t pos = m.start;
-    while (pos < m.end) {
-      pm_scan_arg a{};
-      a.size = sizeof a;
-      a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
-      a.start = pos;
-      a.end = m.end;
-      a.vec = reinterpret_cast<uint64_t>(vec.data());
-      a.vec_len = vec.size();
-      a.category_mask = PAGE_IS_WRITTEN;
-      a.return_mask = PAGE_IS_WRITTEN;
-      long n = ::ioctl(pagemap_.get(), PAGEMAP_SCAN, &a);
-      if (n < 0) failErrno("pid {}: PAGEMAP_SCAN of {:#x}-{:#x} failed", ctx.pid(), pos, m.end);
-      for (long i = 0; i < n; ++i) addRange(out, vec[static_cast<size_t>(i)].start, vec[static_cast<size_t>(i)].end);
-      if (a.walk_end <= pos) break;
-      pos = a.walk_end;
+    DirtySet whole{{m.start, m.end}};
+    DirtySet known = m.hasFlag("uw") ? registered_.intersect(whole) : DirtySet{};
+    if (!known.covers(m.start, m.end)) {
+      // New, grown or moved: the part we did not follow is reported whole.
+      if (report) dirty.add(whole.subtract(known));
+      if (int err = registerRange(m.start, m.end)) {
+        spdlog::debug("pid {}: cannot register {:#x}-{:#x} {} ({}): reported whole each time",
+                      pid_, m.start, m.end, m.path, std::strerror(err));
+        if (report) dirty.add(m.start, m.end);
+        continue;
+      }
     }
+    registered.add(m.start, m.end);
+
+    sweepMapping(pm, m, kind, report ? &dirty : nullptr, populated);
   }
-  return out;
+  // Pages that held data and hold none now: dropped, so an older copy must not come back.
+  if (report) dirty.add(populated_.subtract(populated).intersect(scope));
+  registered_ = std::move(registered);
+  populated_ = std::move(populated);
+  return dirty;
 }
 
-void UffdWpTracker::trackNew(DumpContext& ctx) {
-  for (const MapsEntry& m : ctx.maps())
-    if (trackable(m) && !m.hasFlag("uw")) protect(ctx, m.start, m.end);
-}
+void UffdWpTracker::doArm(TrackTarget& target) { sweep(target, false); }
+
+DirtySet UffdWpTracker::doCollect(TrackTarget& target) { return sweep(target, true); }
 
 }  // namespace cryo

@@ -1,6 +1,6 @@
 // UffdWpTracker: dirty-page tracking with userfaultfd write-protection in asynchronous mode
-// (the kernel resolves the faults itself, the task never waits) read and re-armed atomically
-// with the PAGEMAP_SCAN ioctl. Works on arm64 as on x86_64; needs no soft-dirty bits.
+// (the kernel resolves write faults itself: the task never waits, never sees a signal) read
+// and re-armed with the PAGEMAP_SCAN ioctl. Needs Linux 6.7; needs no soft-dirty bits.
 #pragma once
 
 #include <sys/types.h>
@@ -9,25 +9,53 @@
 
 #include "common/UniqueFd.h"
 #include "track/DirtyTracker.h"
+#include "track/MappingPolicy.h"
 
 namespace cryo {
 
+class Pagemap;
+struct MapsEntry;
+
 class UffdWpTracker : public DirtyTracker {
  public:
-  std::string_view name() const override { return "uffd-wp"; }
-  void arm(DumpContext& ctx) override;
-  PageRanges changed(DumpContext& ctx) override;
-  void trackNew(DumpContext& ctx) override;
+  struct Options {
+    // Report and re-protect written pages in one PAGEMAP_SCAN walk (PM_SCAN_WP_MATCHING).
+    // Off: a plain scan reports them and UFFDIO_WRITEPROTECT protects each reported range,
+    // which is also what happens on a range the scan refuses to protect.
+    bool protectWithScan = true;
+  };
 
-  // Whether this kernel offers what the tracker needs; `why` says what is missing.
+  UffdWpTracker();
+  explicit UffdWpTracker(Options opts);
+  std::string_view name() const override { return "uffd-wp"; }
+
+  // Whether this kernel offers what the tracker needs; `why` says what it uses or lacks.
   static bool available(std::string& why);
 
+ protected:
+  void doArm(TrackTarget& target) override;
+  DirtySet doCollect(TrackTarget& target) override;
+
  private:
-  void open(DumpContext& ctx);
-  void protect(DumpContext& ctx, uint64_t start, uint64_t end);
+  DirtySet sweep(TrackTarget& target, bool report);
+  // Creates the userfaultfd inside the task and keeps the only reference to it.
+  void open(TrackTarget& target);
+  bool registrationsLost(TrackTarget& target) const;
+  int registerRange(uint64_t start, uint64_t end);
+  int writeProtect(uint64_t start, uint64_t end);
+  // Adds to `dirty` (if any) the pages of `m` written since they were protected and to `data`
+  // the pages that hold data; leaves every page that holds data protected.
+  void sweepMapping(Pagemap& pm, const MapsEntry& m, MappingKind kind, DirtySet* dirty,
+                    DirtySet& data);
+  // One PAGEMAP_SCAN walk over `m` (protecting what it reports if `protect`).
+  int scanMapping(Pagemap& pm, const MapsEntry& m, MappingKind kind, bool protect,
+                  DirtySet& written, DirtySet& data, DirtySet* unprotected);
+
+  Options opts_;
   pid_t pid_ = 0;
   UniqueFd uffd_;
-  UniqueFd pagemap_;
+  DirtySet registered_;  // what our userfaultfd has registered (as of the last sweep)
+  DirtySet populated_;   // pages that held data at the last sweep
 };
 
 }  // namespace cryo
