@@ -1,9 +1,10 @@
-// cryo's command line: dump, restore, show.
+// cryo's command line: dump, restore, show, run, checkpoint, ls, stats, check.
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -13,6 +14,7 @@
 #include "cli/StoreCommands.h"
 #include "common/Error.h"
 #include "dump/Dumper.h"
+#include "node/CpuPolicy.h"
 #include "node/TaskRunner.h"
 #include "store/Checkpointer.h"
 #include "track/ParentDiffSelection.h"
@@ -56,7 +58,20 @@ int main(int argc, char** argv) {
   ls->add_option("--store", store, "Store directory")->required();
   ls->add_flag("--json", json, "Machine-readable output");
 
-  std::string every = "1s", tracker;
+  std::string every = "1s", tracker, freezeMode, maxFreeze, cpus;
+  std::optional<int> nice;
+  auto addRealtime = [&](CLI::App* sc) {
+    sc->add_option("--freeze-mode", freezeMode,
+                   "stop: copy pages while the task is frozen; precopy: copy them while it runs "
+                   "and freeze only for what the last round left (default for run: precopy "
+                   "where the tracker allows it)")
+        ->check(CLI::IsMember({"stop", "precopy"}));
+    sc->add_option("--max-freeze", maxFreeze,
+                   "Budget of one stop of the task, e.g. 1ms, 500us (implies precopy "
+                   "for checkpoint); overruns are reported");
+    sc->add_option("--cpu", cpus, "Run cryo's own threads on these CPUs only, e.g. 1 or 0,2-3");
+    sc->add_option("--nice", nice, "cryo's own nice value (-20..19): lower its priority");
+  };
   size_t keep = 0;
   std::vector<std::string> command;
   auto* run = app.add_subcommand(
@@ -65,12 +80,18 @@ int main(int argc, char** argv) {
   run->add_option("--every", every, "Checkpoint period, e.g. 100ms, 2s (default 1s)");
   run->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
   run->add_option("--tracker", tracker, "Dirty-page backend: uffd-wp, soft-dirty, hash, none");
+  addRealtime(run);
   run->add_option("command", command, "The command and its arguments (after --)")->required();
 
   auto* checkpoint = app.add_subcommand("checkpoint", "Add one checkpoint of a process to a store");
   checkpoint->add_option("--pid", pid, "Process to checkpoint")->required();
   checkpoint->add_option("--store", store, "Store directory (created if missing)")->required();
   checkpoint->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
+  addRealtime(checkpoint);
+
+  auto* stats = app.add_subcommand("stats", "Freeze-time percentiles over a store's checkpoints");
+  stats->add_option("--store", store, "Store directory")->required();
+  stats->add_flag("--json", json, "Machine-readable output");
 
   auto* check = app.add_subcommand("check", "Say which dirty-page tracking backends this kernel offers");
 
@@ -81,6 +102,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (verbose) spdlog::set_level(spdlog::level::debug);
   if (const char* lvl = std::getenv("CRYO_LOG")) spdlog::set_level(spdlog::level::from_str(lvl));
+  if (std::getenv("CRYO_LOG_TIME")) logger->set_pattern("cryo: %H:%M:%S.%f %^%l%$: %v");
 
   try {
     if (*dump) {
@@ -105,7 +127,12 @@ int main(int argc, char** argv) {
       std::printf("%d\n", r.pid);
       std::fflush(stdout);
     } else if (*run) {
+      cryo::CpuPolicy cpu(cpus, nice);
+      cpu.apply();
       cryo::RunOptions ro;
+      ro.freezeMode = freezeMode;
+      if (!maxFreeze.empty()) ro.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
+      ro.cpu = &cpu;
       ro.store = store;
       ro.every = cryo::TaskRunner::parseDuration(every);
       ro.keep = keep;
@@ -113,14 +140,24 @@ int main(int argc, char** argv) {
       ro.command = command;
       return cryo::TaskRunner::run(ro);
     } else if (*checkpoint) {
+      cryo::CpuPolicy cpu(cpus, nice);
+      cpu.apply();
+      cryo::CheckpointPolicy policy;
+      if (!maxFreeze.empty()) {
+        policy.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
+        policy.mode = cryo::FreezeMode::kPrecopy;
+      }
+      if (!freezeMode.empty()) policy.mode = cryo::CheckpointPolicy::parseMode(freezeMode);
       cryo::CheckpointStore st(store, true);
       st.removeIncomplete();
-      cryo::CheckpointInfo info = cryo::Checkpointer::once(st, pid);
+      cryo::CheckpointInfo info = cryo::Checkpointer::once(st, pid, policy);
       if (keep) st.compact(keep);
       spdlog::info("checkpoint {}: {} pages, frozen {} us", info.id, info.dump.pages,
                    info.dump.freezeUs);
     } else if (*check) {
       std::cout << cryo::TrackerFactory::report();
+    } else if (*stats) {
+      std::cout << cryo::StoreCommands::stats(store, json);
     } else if (*ls) {
       std::cout << cryo::StoreCommands::list(store, json);
     } else if (*show) {

@@ -1,9 +1,12 @@
-// StoreCommands: the store-facing parts of the CLI: `cryo ls` and choosing what
+// StoreCommands: the store-facing parts of the CLI: `cryo ls`, `cryo stats` and choosing what
 // `cryo restore --store` restores.
 #include "cli/StoreCommands.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cmath>
 #include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -29,6 +32,14 @@ std::string StoreCommands::list(const std::filesystem::path& dir, bool json) {
       j["dump_us"] = e.manifest.dump_us();
       j["pid"] = e.manifest.root_pid();
       j["tracker"] = e.manifest.tracker();
+      j["mode"] = e.manifest.mode().empty() ? "stop" : e.manifest.mode();
+      j["precopy_rounds"] = e.manifest.precopy_rounds();
+      j["precopy_pages"] = e.manifest.precopy_pages();
+      j["final_pages"] = e.manifest.final_pages();
+      j["max_freeze_us"] = e.manifest.max_freeze_us();
+      j["max_stop_us"] = e.manifest.max_stop_us();
+      j["stops"] = e.manifest.stops();
+      j["over_budget"] = e.manifest.over_budget();
       j["complete"] = e.complete;
       if (!e.complete) j["problem"] = e.problem;
       arr.push_back(j);
@@ -44,6 +55,51 @@ std::string StoreCommands::list(const std::filesystem::path& dir, bool json) {
                      e.manifest.pages_stored(), e.bytes, e.manifest.freeze_us(),
                      e.complete ? "complete" : "BROKEN: " + e.problem);
   return o.str();
+}
+
+namespace {
+
+// Nearest rank: the smallest value such that at least p % of the values are at most it.
+uint64_t percentile(std::vector<uint64_t> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+nlohmann::json summary(const std::vector<uint64_t>& v) {
+  nlohmann::json j;
+  j["count"] = v.size();
+  j["p50"] = percentile(v, 50);
+  j["p99"] = percentile(v, 99);
+  j["max"] = v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+  return j;
+}
+
+}  // namespace
+
+std::string StoreCommands::stats(const std::filesystem::path& dir, bool json) {
+  CheckpointStore store(dir, false);
+  std::vector<uint64_t> all, inc;
+  size_t over = 0;
+  for (const auto& e : store.list()) {
+    all.push_back(e.manifest.freeze_us());
+    if (!e.parentId.empty()) inc.push_back(e.manifest.freeze_us());
+    if (e.manifest.over_budget()) ++over;
+  }
+  nlohmann::json j;
+  j["checkpoints"] = all.size();
+  j["freeze_us"] = summary(all);
+  j["incremental_freeze_us"] = summary(inc);
+  j["over_budget"] = over;
+  if (json) return j.dump(2) + "\n";
+  auto line = [](const char* what, const nlohmann::json& s) {
+    return fmt::format("{:<12} {:>6} checkpoints  freeze p50 {} us  p99 {} us  max {} us\n", what,
+                       s["count"].get<size_t>(), s["p50"].get<uint64_t>(),
+                       s["p99"].get<uint64_t>(), s["max"].get<uint64_t>());
+  };
+  return line("all", j["freeze_us"]) + line("incremental", j["incremental_freeze_us"]) +
+         fmt::format("over the --max-freeze budget: {}\n", over);
 }
 
 std::filesystem::path StoreCommands::pickForRestore(const std::filesystem::path& dir,

@@ -114,6 +114,28 @@ std::vector<MapsEntry> ProcFs::maps(pid_t pid, bool withVmFlags) {
   return out;
 }
 
+std::vector<MapsEntry> ProcFs::mapsWithFlagsFrom(pid_t pid, const std::vector<MapsEntry>& hint,
+                                                 bool* reused) {
+  auto same = [](const MapsEntry& a, const MapsEntry& b) {
+    return a.start == b.start && a.end == b.end && a.read == b.read && a.write == b.write &&
+           a.exec == b.exec && a.shared == b.shared && a.offset == b.offset &&
+           a.devMajor == b.devMajor && a.devMinor == b.devMinor && a.inode == b.inode &&
+           a.path == b.path;
+  };
+  std::vector<MapsEntry> out = maps(pid, false);
+  size_t h = 0;
+  for (MapsEntry& e : out) {
+    while (h < hint.size() && hint[h].end <= e.start) ++h;  // both listings are sorted
+    if (h == hint.size() || !same(hint[h], e)) {
+      if (reused) *reused = false;
+      return maps(pid, true);
+    }
+    e.vmFlags = hint[h].vmFlags;
+  }
+  if (reused) *reused = true;
+  return out;
+}
+
 ProcStat ProcFs::stat(pid_t pid) {
   std::string text = readFile(path(pid, "stat"));
   ProcStat s;

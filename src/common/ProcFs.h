@@ -46,6 +46,12 @@ class ProcFs {
   static std::string readLink(const std::string& path);           // throws with the path
 
   static std::vector<MapsEntry> maps(pid_t pid, bool withVmFlags);
+  // The mappings with their VmFlags, cheaply: /proc/PID/maps (no page-table walk, unlike
+  // smaps), each entry taking its VmFlags from the identical entry (range, protection, offset,
+  // file) of `hint`, an smaps listing read earlier. If any entry has no identical one in the
+  // hint, the layout changed since: smaps is read after all. `reused` says which happened.
+  static std::vector<MapsEntry> mapsWithFlagsFrom(pid_t pid, const std::vector<MapsEntry>& hint,
+                                                  bool* reused = nullptr);
   static ProcStat stat(pid_t pid);
   // "Key:\tvalue" lines of /proc/PID/status (or /proc/PID/task/TID/status).
   static std::map<std::string, std::string> status(const std::string& statusPath);

@@ -17,8 +17,25 @@ namespace cryo {
 
 DumpContext::DumpContext(ProcessFreezer& freezer, PageWriter& pages, BufferPool& buffers,
                          const DumpOptions& opts)
-    : freezer_(freezer), pages_(pages), buffers_(buffers), opts_(opts), mem_(freezer.pid()) {
-  maps_ = ProcFs::maps(pid(), true);
+    : DumpContext(freezer, opts) {
+  pages_ = &pages;
+  buffers_ = &buffers;
+}
+
+PageWriter& DumpContext::pages() {
+  if (!pages_) fail("pid {}: this injection context stores no pages", pid());
+  return *pages_;
+}
+
+BufferPool& DumpContext::copyBuffers() {
+  if (!buffers_) fail("pid {}: this injection context has no copy buffers", pid());
+  return *buffers_;
+}
+
+DumpContext::DumpContext(ProcessFreezer& freezer, const DumpOptions& opts)
+    : freezer_(freezer), opts_(opts), mem_(freezer.pid()) {
+  maps_ = opts.mapsHint.empty() ? ProcFs::maps(pid(), true)
+                                : ProcFs::mapsWithFlagsFrom(pid(), opts.mapsHint);
   site_ = RemoteSyscalls::findSyscallSiteInVdso(pid());
   if (site_ == 0)
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,12 +34,34 @@ struct DumpOptions {
   std::filesystem::path parent;
   PageSelection* selection = nullptr;
   std::string trackerName;  // recorded in the manifest
+  // The task's smaps read just before the freeze: while frozen, cryo then reads only the
+  // cheap /proc/PID/maps and takes each unchanged mapping's VmFlags from here (see
+  // ProcFs::mapsWithFlagsFrom). Empty: the dump reads it itself before freezing.
+  std::vector<MapsEntry> mapsHint;
+  // Pages copied while the task ran (bounded-freeze mode; see PrecopyCache): the dump stores
+  // those the final freeze did not copy again. With it, `selection` must report the ranges
+  // to copy while frozen even for a full checkpoint.
+  const class PrecopyCache* precopied = nullptr;
+  // Figures of the work done before the dump's own freeze, recorded in the manifest.
+  std::string mode = "stop";
+  uint32_t precopyRounds = 0;
+  uint64_t precopyPages = 0;
+  uint64_t precopyCopyUs = 0;
+  uint64_t earlierFreezeUs = 0;  // frozen time of earlier stops of this checkpoint (arming)
+  uint32_t earlierStops = 0;
+  uint64_t maxStopUsEarlier = 0;
+  uint64_t maxFreezeUs = 0;      // the budget of any one stop (0: none)
+  // When the checkpoint began (its rounds before the dump included); default: the dump's start.
+  std::optional<std::chrono::steady_clock::time_point> startedAt;
 };
 
 class DumpContext {
  public:
   DumpContext(ProcessFreezer& freezer, PageWriter& pages, BufferPool& buffers,
               const DumpOptions& opts);
+  // A context that stores no pages: crash-safe injection into a frozen task (e.g. to arm a
+  // dirty-page tracker before the pages are copied while the task runs).
+  DumpContext(ProcessFreezer& freezer, const DumpOptions& opts);
   DumpContext(const DumpContext&) = delete;
   DumpContext& operator=(const DumpContext&) = delete;
   ~DumpContext();
@@ -46,9 +69,9 @@ class DumpContext {
   pid_t pid() const { return freezer_.pid(); }
   ProcessFreezer& freezer() { return freezer_; }
   RemoteMemory& memory() { return mem_; }
-  PageWriter& pages() { return pages_; }
+  PageWriter& pages();
   // Copy buffers for page data, faulted in before the freeze.
-  BufferPool& copyBuffers() { return buffers_; }
+  BufferPool& copyBuffers();
   const DumpOptions& options() const { return opts_; }
 
   // Injected syscalls in thread `tid` (settled on first use, put back by finish()).
@@ -74,8 +97,8 @@ class DumpContext {
 
  private:
   ProcessFreezer& freezer_;
-  PageWriter& pages_;
-  BufferPool& buffers_;
+  PageWriter* pages_ = nullptr;
+  BufferPool* buffers_ = nullptr;
   DumpOptions opts_;
   RemoteMemory mem_;
   uint64_t site_ = 0;

@@ -16,6 +16,8 @@
 #include "dump/CollectorRegistry.h"
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
+#include "dump/PrecopyCache.h"
+#include "track/DirtySet.h"
 
 namespace cryo {
 
@@ -52,7 +54,7 @@ void fillIdentity(pid_t pid, img::Process& p) {
 // memory available; at least 4 (copying and storing then overlap).
 size_t copyBufferCount(pid_t pid, const DumpOptions& opts) {
   const size_t kMin = 4;
-  if (opts.selection && !opts.parent.empty()) return kMin;
+  if (opts.precopied || (opts.selection && !opts.parent.empty())) return kMin;
   auto field = [](const std::string& text, const std::string& key) -> uint64_t {
     auto p = text.find(key);
     return p == std::string::npos ? 0 : std::strtoull(text.c_str() + p + key.size(), nullptr, 10);
@@ -65,11 +67,23 @@ size_t copyBufferCount(pid_t pid, const DumpOptions& opts) {
   return std::max(kMin, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
 }
 
+// The ranges of the captured mappings whose pages a dump stores (as MemoryCollector picks them).
+DirtySet storedRanges(const img::Process& proc) {
+  DirtySet out;
+  for (const img::Vma& v : proc.vmas()) {
+    bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
+                v.kind() == img::Vma::STACK;
+    if (anon || (v.kind() == img::Vma::FILE && !v.shared())) out.add(v.start(), v.end());
+  }
+  return out;
+}
+
 }  // namespace
 
-DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& opts) {
+DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& given) {
   auto start = Clock::now();
   if (pid <= 0 || !ProcFs::exists(pid)) fail("no process with pid {}", pid);
+  DumpOptions opts = given;
   if (!opts.parent.empty()) {
     img::Manifest pm = ImageReader::readManifest(opts.parent, nullptr);
     if (pm.root_pid() != pid)
@@ -77,46 +91,77 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
            pm.root_pid(), pid);
     if (!opts.selection) fail("an incremental dump needs a way to find the changed pages");
   }
+  if (opts.precopied && !opts.selection)
+    fail("pid {}: pre-copied pages need the ranges to copy again while frozen", pid);
   ImageWriter writer(dir);  // checks the destination before the task is touched
   img::Tree tree;
   tree.set_root_pid(pid);
   img::Process& proc = *tree.add_processes();
+  // smaps walks every page table (milliseconds for a large task): read it now, while the task
+  // runs; frozen, only the cheap maps listing is read and matched against it.
+  if (opts.mapsHint.empty()) opts.mapsHint = ProcFs::maps(pid, true);
 
   // Copy buffers, faulted in before the freeze (that is not the task's time): room for all of a
   // full checkpoint's pages when memory allows, so the task runs again once they are copied.
   BufferPool buffers(copyBufferCount(pid, opts), 8 << 20);
   std::unique_ptr<PageReader> pendingPages;
+  std::optional<PageRanges> changed;
   ProcessFreezer freezer(pid);
   auto frozenAt = freezer.frozenAt();
   spdlog::debug("pid {}: {} threads frozen in {} us", pid, freezer.threads().size(),
                 usSince(start));
   FaultPoint::hit("dump-after-freeze");
   fillIdentity(pid, proc);
+  DumpResult res;
   {
+    auto t = Clock::now();
     DumpContext ctx(freezer, writer.pages(), buffers, opts);
-    if (opts.selection) ctx.setChangedRanges(opts.selection->changedRanges(ctx));
+    spdlog::debug("pid {}: mappings listed in {} us", pid, usSince(t));
+    if (opts.selection) {
+      t = Clock::now();
+      ctx.setChangedRanges(opts.selection->changedRanges(ctx));
+      spdlog::debug("pid {}: changed pages selected in {} us", pid, usSince(t));
+    }
     for (auto& c : CollectorRegistry::all()) {
       try {
-        auto t = Clock::now();
+        t = Clock::now();
         c->collect(ctx, proc);
-        spdlog::debug("pid {}: {} state collected in {} us", pid, c->name(), usSince(t));
+        uint64_t us = usSince(t);
+        if (c->name() == std::string_view("memory")) res.copyUs = us;
+        spdlog::debug("pid {}: {} state collected in {} us", pid, c->name(), us);
       } catch (const Error& e) {
         throw Error(fmt::format("dump of pid {} failed ({} state): {}", pid, c->name(), e.what()));
       }
     }
     FaultPoint::hit("dump-after-memory");
+    t = Clock::now();
     if (opts.selection) opts.selection->captured(ctx);
     pendingPages = ctx.takePendingPages();
+    changed = ctx.changedRanges();
     ctx.finish();
+    spdlog::debug("pid {}: tracking re-armed and injection removed in {} us", pid, usSince(t));
   }
+  if (pendingPages) res.finalPages = pendingPages->pagesCopied();
 
-  DumpResult res;
   img::Manifest manifest;
   if (opts.leaveRunning) {
     freezer.thaw();
-    res.freezeUs = usSince(frozenAt);
+    res.stopUs = usSince(frozenAt);
   }
   if (pendingPages) pendingPages->finish();
+  if (opts.precopied) {
+    // Every page copied while the task ran that the final freeze did not copy again is the
+    // page as it was at the freeze: the tracker reported no write to it since its copy.
+    DirtySet frozenCopied;
+    if (changed)
+      for (const auto& [s, e] : *changed) frozenCopied.add(s, e);
+    DirtySet keep = storedRanges(proc).subtract(frozenCopied);
+    auto& runs = *proc.mutable_pages();
+    uint64_t n = opts.precopied->store(writer.pages(), keep, runs);
+    std::sort(runs.begin(), runs.end(),
+              [](const img::PageRun& a, const img::PageRun& b) { return a.vaddr() < b.vaddr(); });
+    spdlog::debug("pid {}: {} pre-copied pages stored", pid, n);
+  }
   uint64_t pages = 0;
   for (const auto& r : proc.pages())
     if (r.kind() == img::PageRun::DATA) pages += r.nr_pages();
@@ -139,15 +184,30 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   manifest.set_hostname(u.nodename);
   manifest.set_root_pid(pid);
   manifest.set_pages_stored(pages);
-  if (!opts.leaveRunning) res.freezeUs = usSince(frozenAt);
+  if (!opts.leaveRunning) res.stopUs = usSince(frozenAt);
+  res.freezeUs = res.stopUs + opts.earlierFreezeUs;
+  res.maxStopUs = res.stopUs;  // an arming stop is far shorter; the caller may raise it
+  res.copyUs += opts.precopyCopyUs;
+  res.overBudget = opts.maxFreezeUs && res.stopUs > opts.maxFreezeUs;
   manifest.set_freeze_us(res.freezeUs);
-  manifest.set_dump_us(usSince(start));
+  manifest.set_copy_us(res.copyUs);
+  manifest.set_mode(opts.mode);
+  manifest.set_precopy_rounds(opts.precopyRounds);
+  manifest.set_precopy_pages(opts.precopyPages);
+  manifest.set_final_pages(res.finalPages);
+  manifest.set_max_freeze_us(opts.maxFreezeUs);
+  manifest.set_stops(opts.earlierStops + 1);
+  if (opts.maxStopUsEarlier > res.maxStopUs) res.maxStopUs = opts.maxStopUsEarlier;
+  if (opts.maxFreezeUs && res.maxStopUs > opts.maxFreezeUs) res.overBudget = true;
+  manifest.set_max_stop_us(res.maxStopUs);
+  manifest.set_over_budget(res.overBudget);
+  manifest.set_dump_us(usSince(opts.startedAt.value_or(start)));
   FaultPoint::hit("dump-before-commit");
   auto commitStart = Clock::now();
   writer.commit(tree, manifest);
   spdlog::debug("pid {}: image committed (fsync, rename) in {} us", pid, usSince(commitStart));
   if (!opts.leaveRunning) freezer.kill();
-  res.totalUs = usSince(start);
+  res.totalUs = usSince(opts.startedAt.value_or(start));
   res.pages = pages;
   res.bytes = writer.pages().bytes();
   return res;

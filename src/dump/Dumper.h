@@ -12,7 +12,12 @@
 namespace cryo {
 
 struct DumpResult {
-  uint64_t freezeUs = 0;
+  uint64_t freezeUs = 0;     // all stops of this checkpoint
+  uint64_t stopUs = 0;       // the dump's own (final) stop
+  uint64_t maxStopUs = 0;
+  uint64_t finalPages = 0;   // pages copied while frozen
+  uint64_t copyUs = 0;       // copying while frozen plus pre-copying
+  bool overBudget = false;
   uint64_t totalUs = 0;
   uint64_t pages = 0;
   uint64_t bytes = 0;

@@ -67,25 +67,44 @@ void ProcessMiscCollector::collect(DumpContext& ctx, img::Process& out) {
   auto slack = ProcFs::tryReadFile(ProcFs::path(pid, "timerslack_ns"));
   if (slack) m->set_timerslack_ns(std::strtoull(slack->c_str(), nullptr, 10));
 
+  // The queries only the task itself can make, in one batch of injected syscalls.
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   RemoteScratch& s = ctx.scratch();
-  uint64_t itv = s.alloc(sizeof(itimerval));
-  for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
-    rs.check(fmt::format("getitimer({})", which), SYS_getitimer, static_cast<uint64_t>(which), itv);
-    auto v = s.get<itimerval>(itv);
+  const int kTimers[] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
+  uint64_t itv = s.alloc(3 * sizeof(itimerval));
+  uint64_t ints = s.alloc(2 * 8);
+  std::vector<RemoteSyscalls::BatchCall> calls(7);
+  for (size_t i = 0; i < 3; ++i)
+    calls[i] = {SYS_getitimer, {static_cast<uint64_t>(kTimers[i]), itv + i * sizeof(itimerval)}};
+  calls[3] = {SYS_prctl, {PR_GET_CHILD_SUBREAPER, ints}};
+  calls[4] = {SYS_prctl, {PR_GET_DUMPABLE}};
+  calls[5] = {SYS_prctl, {PR_GET_THP_DISABLE}};
+  calls[6] = {SYS_prctl, {PR_GET_PDEATHSIG, ints + 8}};
+  static const char* const kWhat[] = {"getitimer(ITIMER_REAL)", "getitimer(ITIMER_VIRTUAL)",
+                                      "getitimer(ITIMER_PROF)", "prctl(PR_GET_CHILD_SUBREAPER)",
+                                      "prctl(PR_GET_DUMPABLE)", "prctl(PR_GET_THP_DISABLE)",
+                                      "prctl(PR_GET_PDEATHSIG)"};
+  rs.callBatch(calls, s.alloc(Registers::kBatchControlSize + calls.size() * Registers::kBatchEntrySize));
+  for (size_t i = 0; i < calls.size(); ++i)
+    if (calls[i].result < 0 && calls[i].result > -4096)
+      throw SysError(fmt::format("{}: {} failed", rs.thread().who(), kWhat[i]),
+                     static_cast<int>(-calls[i].result));
+  itimerval timers[3];
+  s.read(itv, timers, sizeof timers);
+  for (size_t i = 0; i < 3; ++i) {
+    const itimerval& v = timers[i];
     if (!v.it_value.tv_sec && !v.it_value.tv_usec) continue;
     img::ITimer* t = m->add_itimers();
-    t->set_which(which);
+    t->set_which(kTimers[i]);
     t->set_interval_us(toUs(v.it_interval));
     t->set_value_us(toUs(v.it_value));
   }
-  uint64_t intOut = s.alloc(8);
-  rs.check("prctl(PR_GET_CHILD_SUBREAPER)", SYS_prctl, PR_GET_CHILD_SUBREAPER, intOut);
-  m->set_child_subreaper(s.get<int>(intOut) != 0);
-  m->set_dumpable(static_cast<int32_t>(rs.check("prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE)));
-  m->set_thp_disable(rs.check("prctl(PR_GET_THP_DISABLE)", SYS_prctl, PR_GET_THP_DISABLE) != 0);
-  rs.check("prctl(PR_GET_PDEATHSIG)", SYS_prctl, PR_GET_PDEATHSIG, intOut);
-  m->set_pdeath_signal(s.get<int>(intOut));
+  int32_t intOut[4];
+  s.read(ints, intOut, sizeof intOut);
+  m->set_child_subreaper(intOut[0] != 0);
+  m->set_dumpable(static_cast<int32_t>(calls[4].result));
+  m->set_thp_disable(calls[5].result != 0);
+  m->set_pdeath_signal(intOut[2]);
 
   for (int r = 0; r < RLIMIT_NLIMITS; ++r) {
     rlimit lim{};

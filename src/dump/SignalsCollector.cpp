@@ -16,12 +16,26 @@ namespace cryo {
 void SignalsCollector::collect(DumpContext& ctx, img::Process& out) {
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   RemoteScratch& s = ctx.scratch();
-  uint64_t buf = s.alloc(sizeof(KernelSigaction));
-  for (int sig = 1; sig <= 64; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    rs.check(fmt::format("rt_sigaction({}) query", sig), SYS_rt_sigaction,
-             static_cast<uint64_t>(sig), 0, buf, 8);
-    auto act = s.get<KernelSigaction>(buf);
+  // Every query in one batch (one ptrace stop instead of two per signal).
+  std::vector<int> sigs;
+  for (int sig = 1; sig <= 64; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) sigs.push_back(sig);
+  uint64_t bufs = s.alloc(sigs.size() * sizeof(KernelSigaction));
+  uint64_t table = s.alloc(Registers::kBatchControlSize + sigs.size() * Registers::kBatchEntrySize);
+  std::vector<RemoteSyscalls::BatchCall> calls(sigs.size());
+  for (size_t i = 0; i < sigs.size(); ++i) {
+    calls[i].nr = SYS_rt_sigaction;
+    calls[i].args = {static_cast<uint64_t>(sigs[i]), 0, bufs + i * sizeof(KernelSigaction), 8, 0, 0};
+  }
+  rs.callBatch(calls, table);
+  std::vector<KernelSigaction> acts(sigs.size());
+  s.read(bufs, acts.data(), acts.size() * sizeof(KernelSigaction));
+  for (size_t i = 0; i < sigs.size(); ++i) {
+    int sig = sigs[i];
+    if (calls[i].result < 0)
+      throw SysError(fmt::format("{}: rt_sigaction({}) query failed", rs.thread().who(), sig),
+                     static_cast<int>(-calls[i].result));
+    const KernelSigaction& act = acts[i];
     if (!act.handler && !act.flags && !act.mask) continue;
     img::SigAction* a = out.add_sigactions();
     a->set_sig(sig);

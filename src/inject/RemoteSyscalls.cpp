@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/Error.h"
 #include "common/ProcFs.h"
 #include "inject/RemoteMemory.h"
@@ -135,6 +138,50 @@ uint64_t RemoteSyscalls::check(const std::string& what, long nr, uint64_t a0, ui
   if (r < 0 && r > -4096)
     throw SysError(fmt::format("{}: {} failed", thread_.who(), what), static_cast<int>(-r));
   return static_cast<uint64_t>(r);
+}
+
+void RemoteSyscalls::callBatch(std::vector<BatchCall>& calls, uint64_t table) {
+  if (calls.empty()) return;
+  if (!guard_.slot || !guard_.memory) {
+    for (auto& c : calls)
+      c.result = call(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]);
+    return;
+  }
+  // Control block (done flag, a 2 s timeout for the sleep that ends the batch), then entries.
+  const size_t n = calls.size();
+  std::vector<uint64_t> words(Registers::kBatchControlSize / 8 + n * Registers::kBatchEntrySize / 8);
+  words[0] = 0;
+  words[1] = 2;  // tv_sec
+  words[2] = 0;  // tv_nsec
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t* e = &words[Registers::kBatchControlSize / 8 + i * 8];
+    e[0] = static_cast<uint64_t>(calls[i].nr);
+    for (int a = 0; a < 6; ++a) e[1 + a] = calls[i].args[static_cast<size_t>(a)];
+    e[7] = static_cast<uint64_t>(-ENOSYS);
+  }
+  guard_.memory->write(table, words.data(), words.size() * 8);
+  Registers r = original_;
+  r.prepareBatch(guard_.code + Registers::guardBatchOffset(), table + Registers::kBatchControlSize,
+                 n, table);
+  r.setGuardSlotPointer(guard_.slot);
+  if (stack_) r.setSp(stack_);
+  thread_.setRegs(r);
+  thread_.resume(PTRACE_CONT);
+  // The thread runs the calls natively; every signal is blocked. Poll the done flag.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (uint64_t polls = 0;; ++polls) {
+    if (guard_.memory->readValue<uint64_t>(table) == 1) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      thread_.freeze();
+      fail("{}: a batch of {} injected syscalls did not finish within 1 s (at {})",
+           thread_.who(), n, thread_.regs().describe());
+    }
+    if (polls > 64) std::this_thread::yield();
+  }
+  thread_.freeze();  // interrupts the closing sleep
+  guard_.memory->read(table, words.data(), words.size() * 8);
+  for (size_t i = 0; i < n; ++i)
+    calls[i].result = static_cast<long>(words[Registers::kBatchControlSize / 8 + i * 8 + 7]);
 }
 
 std::vector<pid_t> RemoteSyscalls::takeNewTasks() {

@@ -40,6 +40,16 @@ class RemoteSyscalls {
   uint64_t check(const std::string& what, long nr, uint64_t a0 = 0, uint64_t a1 = 0,
                  uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0);
 
+  // Several syscalls in one go, with a single ptrace stop (crash-safe injection only; the
+  // calls run one after the other, each call's result in `result`). `table` is room in the
+  // task for Registers::kBatchControlSize + calls.size() * Registers::kBatchEntrySize bytes.
+  struct BatchCall {
+    long nr = 0;
+    std::array<uint64_t, 6> args{};
+    long result = 0;
+  };
+  void callBatch(std::vector<BatchCall>& calls, uint64_t table);
+
   const Registers& originalRegs() const { return original_; }
   uint64_t originalSigmask() const { return sigmask_; }
   Tracee& thread() { return thread_; }

@@ -21,6 +21,8 @@
 #include "common/UniqueFd.h"
 #include "inject/Tracee.h"
 #include "store/Checkpointer.h"
+#include "track/DirtyTracker.h"
+#include "track/TrackerFactory.h"
 
 namespace cryo {
 
@@ -28,7 +30,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-pid_t spawn(const std::vector<std::string>& cmd, const sigset_t& oldMask) {
+pid_t spawn(const std::vector<std::string>& cmd, const sigset_t& oldMask, const CpuPolicy* cpu) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) failErrno("pipe2");
   pid_t pid = ::fork();
@@ -36,6 +38,7 @@ pid_t spawn(const std::vector<std::string>& cmd, const sigset_t& oldMask) {
   if (pid == 0) {
     ::close(p[0]);
     ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
+    if (cpu) cpu->undoInChild();
     std::vector<char*> argv;
     for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -82,7 +85,7 @@ bool reaped(pid_t pid, int& code) {
 
 }  // namespace
 
-std::chrono::microseconds TaskRunner::parseDuration(const std::string& text) {
+std::chrono::microseconds TaskRunner::parseDuration(const std::string& text, double minUs) {
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
     ++i;
@@ -95,7 +98,7 @@ std::chrono::microseconds TaskRunner::parseDuration(const std::string& text) {
   else if (unit == "s" || unit.empty()) us = v * 1e6;
   else if (unit == "m") us = v * 60e6;
   else fail("invalid duration '{}': unit must be us, ms, s or m", text);
-  if (us < 1000) fail("duration {} is too short (at least 1ms)", text);
+  if (us < minUs) fail("duration {} is too short (at least {} us)", text, minUs);
   return std::chrono::microseconds(static_cast<int64_t>(std::llround(us)));
 }
 
@@ -113,9 +116,21 @@ int TaskRunner::run(const RunOptions& opts) {
   UniqueFd sfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sfd) failErrno("signalfd");
 
-  pid_t pid = spawn(opts.command, old);
+  CheckpointPolicy policy;
+  policy.maxFreeze = opts.maxFreeze;
+  bool automatic = opts.freezeMode.empty();
+  if (automatic) {
+    // Bounded freeze wherever the tracker allows it.
+    auto t = TrackerFactory::create(opts.tracker);
+    policy.mode = t && t->collectsWhileRunning() ? FreezeMode::kPrecopy : FreezeMode::kStop;
+  } else {
+    policy.mode = CheckpointPolicy::parseMode(opts.freezeMode);
+  }
+  Checkpointer::validate(opts.tracker, policy);  // before the task starts
+
+  pid_t pid = spawn(opts.command, old, opts.cpu);
   spdlog::info("started {} as pid {}", opts.command[0], pid);
-  Checkpointer cp(store, pid, opts.tracker);
+  Checkpointer cp(store, pid, opts.tracker, policy);
   std::set<std::string> reported;
   auto next = Clock::now();
   int code = 0;
@@ -125,9 +140,10 @@ int TaskRunner::run(const RunOptions& opts) {
     if (now >= next) {
       try {
         CheckpointInfo info = cp.checkpoint();
-        spdlog::info("checkpoint {} ({}): {} pages, frozen {} us", info.id,
-                     info.incremental ? "incremental" : "full", info.dump.pages,
-                     info.dump.freezeUs);
+        spdlog::info("checkpoint {} ({}, {}): {} pages, frozen {} us, {} precopy rounds",
+                     info.id, info.incremental ? "incremental" : "full",
+                     CheckpointPolicy::modeName(policy.mode), info.dump.pages,
+                     info.dump.freezeUs, info.rounds);
         if (opts.keep) store.compact(opts.keep);
       } catch (const std::exception& e) {
         if (reaped(pid, code)) return code;

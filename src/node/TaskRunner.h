@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "node/CpuPolicy.h"
+#include "store/Checkpointer.h"
+
 namespace cryo {
 
 struct RunOptions {
@@ -14,6 +17,9 @@ struct RunOptions {
   std::chrono::microseconds every{1000000};
   size_t keep = 0;  // 0: keep all
   std::string tracker;
+  std::string freezeMode;  // "stop", "precopy", or "" (precopy where the tracker allows it)
+  std::chrono::microseconds maxFreeze{0};
+  const CpuPolicy* cpu = nullptr;  // applied to cryo; undone in the task
   std::vector<std::string> command;
 };
 
@@ -21,8 +27,9 @@ class TaskRunner {
  public:
   // Returns the exit code cryo should exit with (the task's, or 128+signal).
   static int run(const RunOptions& opts);
-  // "100ms", "2s", "1.5s", "500us", "1m" -> microseconds; throws on anything else.
-  static std::chrono::microseconds parseDuration(const std::string& text);
+  // "100ms", "2s", "1.5s", "500us", "1m" -> microseconds; throws on anything else, or below
+  // `minUs`.
+  static std::chrono::microseconds parseDuration(const std::string& text, double minUs = 1000);
 };
 
 }  // namespace cryo

@@ -1,28 +1,103 @@
 // Checkpointer: takes the checkpoints of one running task into a store: a full one first, then
-// incremental ones holding only the pages written since the previous checkpoint (found by a
-// dirty-page tracker that stays armed between checkpoints).
+// incremental ones holding only the pages written since the previous checkpoint, copied either
+// while the task is frozen (stop) or while it runs (precopy, bounded freeze).
 #include "store/Checkpointer.h"
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "common/Error.h"
 #include "dump/PageSelection.h"
+#include "dump/PrecopyCache.h"
 #include "image/ImageReader.h"
+#include "inject/ProcessFreezer.h"
 #include "track/DirtyTracker.h"
+#include "track/LiveTarget.h"
+#include "track/MappingPolicy.h"
+#include "track/Pagemap.h"
 #include "track/ParentDiffSelection.h"
 #include "track/TrackerFactory.h"
 
 namespace cryo {
 
+// A precopy round that could not follow the task (the checkpoint starts over as a full one).
+class Checkpointer::PrecopyInterrupted : public Error {
+ public:
+  using Error::Error;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+uint64_t usSince(Clock::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
+}
+
+// Pages that hold data in the mappings a tracker follows (a full checkpoint's first round).
+DirtySet pagesHoldingData(pid_t pid, const std::vector<MapsEntry>& maps) {
+  Pagemap pm(pid);
+  DirtySet out;
+  for (const MapsEntry& m : maps) {
+    MappingKind kind = MappingPolicy::classify(m);
+    if (kind != MappingKind::kPrivateAnon && kind != MappingKind::kPrivateFile) continue;
+    Pagemap::Query q;
+    q.categoryAnyOf = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+    q.categoryMask = q.categoryInverted =
+        kind == MappingKind::kPrivateAnon ? PAGE_IS_PFNZERO : PAGE_IS_FILE;
+    q.returnMask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+    // A mapping that changed under the walk is left to the final freeze.
+    pm.scan(m.start, m.end, q, [&](uint64_t s, uint64_t e, uint64_t) { out.add(s, e); });
+  }
+  return out;
+}
+
+// Mappings whose pages a dump stores although no tracker follows them (private file mappings
+// that can never be written, whose only private copies come from ptrace): a full precopy
+// checkpoint copies them while frozen (they hold next to nothing).
+DirtySet storedUntracked(const std::vector<MapsEntry>& maps) {
+  DirtySet out;
+  for (const MapsEntry& m : maps)
+    if (!m.shared && !m.path.empty() && m.path[0] != '[' &&
+        MappingPolicy::classify(m) == MappingKind::kUntracked)
+      out.add(m.start, m.end);
+  return out;
+}
+
+}  // namespace
+
+FreezeMode CheckpointPolicy::parseMode(const std::string& name) {
+  if (name == "stop") return FreezeMode::kStop;
+  if (name == "precopy") return FreezeMode::kPrecopy;
+  fail("unknown freeze mode '{}' (stop or precopy)", name);
+}
+
+const char* CheckpointPolicy::modeName(FreezeMode m) {
+  return m == FreezeMode::kPrecopy ? "precopy" : "stop";
+}
+
 // Feeds the tracker's answers into a dump (while the task is frozen).
 class Checkpointer::Selection : public PageSelection {
  public:
   Selection(DirtyTracker& t, bool incremental) : tracker_(t), incremental_(incremental) {}
+  // Precopy: the final freeze copies what the tracker reports, what the rounds failed to copy,
+  // and, for a full checkpoint, the stored mappings no tracker follows.
+  Selection(DirtyTracker& t, const PrecopyCache& cache, bool full)
+      : tracker_(t), incremental_(true), cache_(&cache), full_(full) {}
+
   std::optional<PageRanges> changedRanges(DumpContext& ctx) override {
     if (!incremental_) return std::nullopt;
-    return tracker_.changed(ctx);
+    PageRanges r = tracker_.changed(ctx);
+    if (!cache_) return r;
+    DirtySet all;
+    for (const auto& [s, e] : r) all.add(s, e);
+    all.add(cache_->missed());
+    if (full_) all.add(storedUntracked(ctx.maps()));
+    return all.pageRanges();
   }
   void captured(DumpContext& ctx) override {
+    if (cache_) return;  // the final collect re-armed the tracker
     if (incremental_)
       tracker_.trackNew(ctx);
     else
@@ -32,21 +107,58 @@ class Checkpointer::Selection : public PageSelection {
  private:
   DirtyTracker& tracker_;
   bool incremental_;
+  const PrecopyCache* cache_ = nullptr;
+  bool full_ = false;
 };
 
-Checkpointer::Checkpointer(CheckpointStore& store, pid_t pid, const std::string& trackerName)
-    : store_(store), pid_(pid) {
+namespace {
+void checkPolicy(const DirtyTracker* tracker, const CheckpointPolicy& policy) {
+  if (policy.mode == FreezeMode::kPrecopy && (!tracker || !tracker->collectsWhileRunning()))
+    fail("--freeze-mode precopy copies pages while the task runs and needs a tracker that "
+         "collects written pages atomically while it runs (uffd-wp); the {} tracker cannot",
+         tracker ? std::string(tracker->name()) : std::string("none"));
+}
+}  // namespace
+
+void Checkpointer::validate(const std::string& trackerName, const CheckpointPolicy& policy) {
+  auto t = TrackerFactory::create(trackerName);
+  checkPolicy(t.get(), policy);
+}
+
+Checkpointer::Checkpointer(CheckpointStore& store, pid_t pid, const std::string& trackerName,
+                           CheckpointPolicy policy)
+    : store_(store), pid_(pid), policy_(policy) {
   tracker_ = TrackerFactory::create(trackerName);
   trackerName_ = tracker_ ? std::string(tracker_->name()) : "none";
+  checkPolicy(tracker_.get(), policy_);
 }
 
 Checkpointer::~Checkpointer() = default;
 
 CheckpointInfo Checkpointer::checkpoint() {
+  if (policy_.mode == FreezeMode::kStop) return stopAndCopy();
+  bool incremental = armed_ && tracker_->armed() && std::filesystem::exists(parent_);
+  // A failed checkpoint may have consumed the tracker's record of writes: the next one is full.
+  armed_ = false;
+  CheckpointInfo info;
+  try {
+    info = precopy(incremental);
+  } catch (const PrecopyInterrupted& e) {
+    // A round could not follow the task (e.g. it replaced its address space): start over
+    // with a full checkpoint, tracking armed anew.
+    spdlog::info("pid {}: {}; taking a full checkpoint instead", pid_, e.what());
+    info = precopy(false);
+  }
+  armed_ = true;
+  return info;
+}
+
+CheckpointInfo Checkpointer::stopAndCopy() {
   CheckpointInfo info;
   std::filesystem::path dir = store_.nextPath();
   DumpOptions o;
   o.leaveRunning = true;
+  o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
   info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
   std::unique_ptr<Selection> sel;
   if (tracker_) {
@@ -55,7 +167,6 @@ CheckpointInfo Checkpointer::checkpoint() {
     if (info.incremental) o.parent = parent_;
     o.trackerName = trackerName_;
   }
-  // A failed checkpoint may have consumed the tracker's record of writes: the next one is full.
   armed_ = false;
   info.dump = Dumper::run(pid_, dir, o);
   info.id = dir.filename().string();
@@ -64,11 +175,110 @@ CheckpointInfo Checkpointer::checkpoint() {
   return info;
 }
 
-CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid) {
+uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
+  DumpOptions o;
+  o.mapsHint = hint;
+  ProcessFreezer freezer(pid_);
+  auto frozenAt = freezer.frozenAt();
+  {
+    DumpContext ctx(freezer, o);
+    tracker_->arm(ctx);
+    ctx.finish();
+  }
+  freezer.thaw();
+  return usSince(frozenAt);
+}
+
+uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
+  if (policy_.maxFreeze.count() == 0) return 64;  // no budget: go on while it pays
+  double room = static_cast<double>(policy_.maxFreeze.count()) - fixedStopUs_;
+  if (room <= 0 || usPerPage <= 0) return 0;
+  return static_cast<uint64_t>(room / usPerPage);
+}
+
+CheckpointInfo Checkpointer::precopy(bool incremental) {
+  auto started = Clock::now();
+  CheckpointInfo info;
+  info.incremental = incremental;
+  std::filesystem::path dir = store_.nextPath();
+  PrecopyCache cache(pid_);
+  DumpOptions o;
+  o.leaveRunning = true;
+  o.mode = "precopy";
+  o.trackerName = trackerName_;
+  o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
+  o.startedAt = started;
+  if (!incremental) {
+    // Stop briefly to start tracking writes, then copy all memory while the task runs.
+    LiveTarget before(pid_);
+    uint64_t stop = armStop(before.maps());
+    o.earlierFreezeUs = o.maxStopUsEarlier = stop;
+    o.earlierStops = 1;
+    auto t = Clock::now();
+    LiveTarget now(pid_);
+    uint64_t n = cache.copy(pagesHoldingData(pid_, now.maps()));
+    o.precopyCopyUs += usSince(t);
+    o.precopyPages += n;
+    spdlog::debug("pid {}: armed in a {} us stop; {} pages copied while running in {} us", pid_,
+                  stop, n, usSince(t));
+  }
+  // Rounds: each copies what was written during the previous one, until what is left is
+  // small enough for the final freeze (or stops shrinking).
+  uint64_t prev = UINT64_MAX;
+  for (int round = 1;; ++round) {
+    auto t = Clock::now();
+    DirtySet written;
+    try {
+      LiveTarget target(pid_);
+      written = tracker_->collect(target);
+    } catch (const Error& e) {
+      if (!ProcFs::exists(pid_)) throw;
+      throw PrecopyInterrupted(fmt::format("precopy round {} failed: {}", round, e.what()));
+    }
+    uint64_t n = cache.copy(written);
+    uint64_t us = usSince(t);
+    o.precopyCopyUs += us;
+    o.precopyPages += n;
+    o.precopyRounds = static_cast<uint32_t>(round);
+    double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
+    spdlog::debug("pid {}: precopy round {}: {} pages in {} us", pid_, round, n, us);
+    if (n <= finalPagesTarget(usPerPage) || round >= policy_.maxRounds ||
+        (round >= 3 && n * 10 > prev * 8))  // not shrinking: writes outpace the copy
+      break;
+    prev = n;
+  }
+  // The final collect sees mappings as the last round left them: the rounds' registrations
+  // must show in the VmFlags the freeze reuses.
+  o.mapsHint = ProcFs::maps(pid_, true);
+  Selection sel(*tracker_, cache, !incremental);
+  o.selection = &sel;
+  o.precopied = &cache;
+  if (incremental) o.parent = parent_;
+  info.dump = Dumper::run(pid_, dir, o);
+  info.id = dir.filename().string();
+  info.rounds = o.precopyRounds;
+  parent_ = dir;
+  // What the final stop spent besides copying pages (frozen copy time is about proportional).
+  double fixed = static_cast<double>(info.dump.stopUs) -
+                 static_cast<double>(info.dump.copyUs - o.precopyCopyUs);
+  fixedStopUs_ = fixedStopUs_ == 0 ? fixed : 0.7 * fixedStopUs_ + 0.3 * fixed;
+  if (info.dump.overBudget)
+    spdlog::warn("checkpoint {} of pid {}: the task was frozen {} us, over the --max-freeze "
+                 "budget of {} us",
+                 info.id, pid_, info.dump.maxStopUs, o.maxFreezeUs);
+  return info;
+}
+
+CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid, CheckpointPolicy policy) {
+  if (policy.mode == FreezeMode::kPrecopy) {
+    Checkpointer cp(store, pid, "uffd-wp", policy);
+    return cp.checkpoint();
+  }
   CheckpointInfo info;
   std::filesystem::path dir = store.nextPath();
   DumpOptions o;
   o.leaveRunning = true;
+  o.maxFreezeUs = static_cast<uint64_t>(policy.maxFreeze.count());
   std::unique_ptr<ParentDiffSelection> sel;
   auto latest = store.latestComplete();
   if (latest && latest->manifest.root_pid() == pid) {
@@ -80,6 +290,10 @@ CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid) {
   }
   info.dump = Dumper::run(pid, dir, o);
   info.id = dir.filename().string();
+  if (info.dump.overBudget)
+    spdlog::warn("checkpoint {} of pid {}: the task was frozen {} us, over the --max-freeze "
+                 "budget of {} us",
+                 info.id, pid, info.dump.maxStopUs, o.maxFreezeUs);
   return info;
 }
 

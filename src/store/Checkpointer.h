@@ -1,10 +1,13 @@
 // Checkpointer: takes the checkpoints of one running task into a store: a full one first, then
 // incremental ones holding only the pages written since the previous checkpoint (found by a
-// dirty-page tracker that stays armed between checkpoints).
+// dirty-page tracker that stays armed between checkpoints). In stop mode the pages are copied
+// while the task is frozen; in precopy mode (bounded freeze) they are copied while it runs, in
+// rounds, and the final freeze copies only what the last round left.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,37 +18,68 @@
 namespace cryo {
 
 class DirtyTracker;
+class PrecopyCache;
+
+enum class FreezeMode { kStop, kPrecopy };
+
+struct CheckpointPolicy {
+  FreezeMode mode = FreezeMode::kStop;
+  // Budget of one stop of the task (0: none). Precopy rounds go on until what is left to copy
+  // fits in it (or the rounds stop converging); a stop that overran it is reported.
+  std::chrono::microseconds maxFreeze{0};
+  int maxRounds = 8;
+
+  // "stop" or "precopy" (throws for anything else).
+  static FreezeMode parseMode(const std::string& name);
+  static const char* modeName(FreezeMode m);
+};
 
 struct CheckpointInfo {
   std::string id;
   bool incremental = false;
   DumpResult dump;
+  uint32_t rounds = 0;
 };
 
 class Checkpointer {
  public:
   // `trackerName`: a backend name, or "" for the best one available; "none": every
-  // checkpoint is full.
-  Checkpointer(CheckpointStore& store, pid_t pid, const std::string& trackerName);
+  // checkpoint is full. Precopy needs a backend that collects while the task runs.
+  Checkpointer(CheckpointStore& store, pid_t pid, const std::string& trackerName,
+               CheckpointPolicy policy = {});
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
+  // Throws, saying why, if `policy` cannot be followed with that tracker.
+  static void validate(const std::string& trackerName, const CheckpointPolicy& policy);
+
   CheckpointInfo checkpoint();
-  // One checkpoint by a cryo that will not stay around: incremental against the store's latest
-  // checkpoint of the same task (changed pages found by comparing memory with it), else full.
-  static CheckpointInfo once(CheckpointStore& store, pid_t pid);
+  // One checkpoint by a cryo that will not stay around. Stop mode: incremental against the
+  // store's latest checkpoint of the same task (changed pages found by comparing memory with
+  // it), else full. Precopy mode: a full checkpoint (no write record spans two commands).
+  static CheckpointInfo once(CheckpointStore& store, pid_t pid, CheckpointPolicy policy = {});
   const std::string& trackerName() const { return trackerName_; }
 
  private:
   class Selection;
+  class PrecopyInterrupted;
+  CheckpointInfo stopAndCopy();
+  CheckpointInfo precopy(bool incremental);
+  // Freezes the task just long enough to arm the tracker; returns how long it was frozen.
+  uint64_t armStop(const std::vector<MapsEntry>& hint);
+  // How many pages the final freeze may copy within the budget (estimate).
+  uint64_t finalPagesTarget(double usPerPage) const;
+
   CheckpointStore& store_;
   pid_t pid_;
+  CheckpointPolicy policy_;
   std::string trackerName_;
   std::unique_ptr<DirtyTracker> tracker_;
   bool armed_ = false;         // the tracker holds the writes since `parent_`
   std::filesystem::path parent_;
-  std::string parentImageId_;
+  // The last final stop's time not spent copying pages (collecting the other state).
+  double fixedStopUs_ = 0;
 };
 
 }  // namespace cryo

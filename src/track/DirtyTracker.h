@@ -30,6 +30,10 @@ class DirtyTracker {
  public:
   virtual ~DirtyTracker() = default;
   virtual std::string_view name() const = 0;
+  // Whether collect() may be called on a running task (a LiveTarget): the backend reads and
+  // re-arms each page atomically, so a write racing with the collect is reported either now or
+  // at the next collect, never lost. Bounded-freeze checkpoints need it.
+  virtual bool collectsWhileRunning() const { return false; }
 
   void arm(TrackTarget& target);
   DirtySet collect(TrackTarget& target);

@@ -61,6 +61,19 @@ Pagemap::Query mappedQuery(MappingKind kind, bool protect) {
   return q;
 }
 
+// The written pages alone, protected again in the same walk. Requiring PAGE_IS_WRITTEN lets
+// the kernel skip every page that is still protected (its fast path): the walk costs little
+// more than reading the page tables, whatever the size of the mapping.
+Pagemap::Query writtenQuery(MappingKind kind) {
+  Pagemap::Query q;
+  q.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+  uint64_t excluded = kind == MappingKind::kPrivateAnon ? PAGE_IS_PFNZERO : PAGE_IS_FILE;
+  q.categoryMask = PAGE_IS_WRITTEN | excluded;
+  q.categoryInverted = excluded;
+  q.returnMask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+  return q;
+}
+
 }  // namespace
 
 UffdWpTracker::UffdWpTracker() : UffdWpTracker(Options{}) {}
@@ -148,12 +161,19 @@ void UffdWpTracker::sweepMapping(Pagemap& pm, const MapsEntry& m, MappingKind ki
                                  DirtySet& data) {
   DirtySet written;
   if (opts_.protectWithScan) {
-    // One walk: report what holds data, which of it was written, and protect it again.
-    DirtySet d;
-    int err = scanMapping(pm, m, kind, true, written, d, nullptr);
+    // Two walks: the written pages, protected again in the same walk (every page that holds
+    // data and was not written is protected already), then, without touching the page
+    // tables, what holds data (to find dropped pages).
+    int err = pm.scan(m.start, m.end, writtenQuery(kind),
+                      [&](uint64_t s, uint64_t e, uint64_t) { written.add(s, e); });
     if (err == 0) {
+      DirtySet ignored;
+      err = scanMapping(pm, m, kind, false, ignored, data, nullptr);
+      if (err)
+        throw SysError(fmt::format("pid {}: PAGEMAP_SCAN of {:#x}-{:#x} {}", pid_, m.start,
+                                   m.end, m.path),
+                       err);
       if (dirty) dirty->add(written);
-      data.add(d);
       return;
     }
     // Whatever the failed walk protected went unreported: report the mapping whole, and

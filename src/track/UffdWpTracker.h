@@ -28,6 +28,9 @@ class UffdWpTracker : public DirtyTracker {
   UffdWpTracker();
   explicit UffdWpTracker(Options opts);
   std::string_view name() const override { return "uffd-wp"; }
+  // PAGEMAP_SCAN with PM_SCAN_WP_MATCHING gets and clears each page's written bit atomically
+  // (a scan followed by UFFDIO_WRITEPROTECT would lose a write landing in between).
+  bool collectsWhileRunning() const override { return opts_.protectWithScan; }
 
   // Whether this kernel offers what the tracker needs; `why` says what it uses or lacks.
   static bool available(std::string& why);

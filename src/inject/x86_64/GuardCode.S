@@ -2,12 +2,20 @@
  * syscall at its start and cryo stops the thread right after it. Only if cryo died meanwhile
  * does the thread run on into the rest, which puts back its signal mask and every register
  * from its slot (address in r12) and jumps to where the thread was: the task runs on as if
- * nothing had happened. Slot layout: see GuardSlot in RemoteSyscalls.h. */
+ * nothing had happened. Slot layout: see GuardSlot in RemoteSyscalls.h.
+ *
+ * The batch runner (cryo_guard_batch) executes a table of syscalls in one go, with no ptrace
+ * stop between them: r13 = table (64-byte entries: nr, six arguments, result), r14 = entries,
+ * r15 = control block (done flag, then a timespec). It sets the done flag and sleeps; cryo,
+ * polling the flag, interrupts the sleep with PTRACE_INTERRUPT. If cryo is gone the sleep
+ * times out and the thread puts itself back through the recovery path. */
     .section .rodata
     .globl cryo_guard_code_begin
     .globl cryo_guard_code_end
+    .globl cryo_guard_batch
 cryo_guard_code_begin:
     syscall
+cryo_guard_restore:
     mov $14, %eax            /* rt_sigprocmask(SIG_SETMASK, &slot->sigmask, NULL, 8) */
     mov $2, %edi
     lea 144(%r12), %rsi
@@ -37,5 +45,26 @@ cryo_guard_code_begin:
     mov 96(%r12), %r12
     popfq
     ret $128
+cryo_guard_batch:
+1:  test %r14, %r14
+    jz 2f
+    mov 0(%r13), %rax
+    mov 8(%r13), %rdi
+    mov 16(%r13), %rsi
+    mov 24(%r13), %rdx
+    mov 32(%r13), %r10
+    mov 40(%r13), %r8
+    mov 48(%r13), %r9
+    syscall
+    mov %rax, 56(%r13)
+    add $64, %r13
+    dec %r14
+    jmp 1b
+2:  movq $1, (%r15)          /* done: cryo may interrupt the sleep below */
+    mov $35, %eax            /* nanosleep(&control->timeout, NULL) */
+    lea 8(%r15), %rdi
+    xor %esi, %esi
+    syscall
+    jmp cryo_guard_restore   /* only if cryo is gone: put the thread back */
 cryo_guard_code_end:
     .section .note.GNU-stack,"",@progbits

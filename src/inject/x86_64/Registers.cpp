@@ -40,6 +40,19 @@ void Registers::prepareSyscall(uint64_t site, long nr, const std::array<uint64_t
 
 extern "C" const uint8_t cryo_guard_code_begin[];
 extern "C" const uint8_t cryo_guard_code_end[];
+extern "C" const uint8_t cryo_guard_batch[];
+
+uint64_t Registers::guardBatchOffset() {
+  return static_cast<uint64_t>(cryo_guard_batch - cryo_guard_code_begin);
+}
+
+void Registers::prepareBatch(uint64_t entry, uint64_t table, uint64_t count, uint64_t control) {
+  r_.rip = entry;
+  r_.r13 = table;
+  r_.r14 = count;
+  r_.r15 = control;
+  r_.orig_rax = static_cast<uint64_t>(-1);  // no syscall in progress: no restart on resume
+}
 
 std::vector<uint8_t> Registers::guardCode() {
   return std::vector<uint8_t>(cryo_guard_code_begin, cryo_guard_code_end);

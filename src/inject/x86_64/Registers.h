@@ -47,8 +47,14 @@ class Registers {
   static constexpr size_t kGuardSlotSize = 160;
   // The slot contents that resume the thread at `resume` with signal mask `sigmask`.
   static std::vector<uint8_t> guardSlot(const Registers& resume, uint64_t sigmask);
-  // The machine code of the guard (syscall instruction first, then the recovery path).
+  // The machine code of the guard (syscall instruction first, then the recovery path, then
+  // the batch runner).
   static std::vector<uint8_t> guardCode();
+  // Offset of the batch runner in guardCode(), and the registers that start it.
+  static uint64_t guardBatchOffset();
+  void prepareBatch(uint64_t entry, uint64_t table, uint64_t count, uint64_t control);
+  static constexpr size_t kBatchEntrySize = 64;   // nr, 6 arguments, result
+  static constexpr size_t kBatchControlSize = 32; // done flag, timespec (padded)
 
  private:
   user_regs_struct r_{};

@@ -1,0 +1,184 @@
+/* steady_writer: the task of realtime_bench.py: dirties memory at a steady rate in 1 ms slices and reports its work rate and worst slice lateness. */
+/*
+ *   steady_writer SIZE_MIB RATE_MIB_S SECONDS [WARMUP_S [catchup|skip]]
+ *
+ * Maps SIZE_MIB MiB of private anonymous memory, writes every page with non-zero data that
+ * varies from word to word and page to page, prints "ready" and flushes. Then, for SECONDS
+ * seconds, it runs 1 ms slices on a fixed schedule (slice k is due at ready + k ms): each slice
+ * first writes one word into RATE_MIB_S/1000 MiB worth of pages at pseudo-random indices
+ * (fractions carry over to the next slice, so the long-run rate is exact), then spends the
+ * rest of the slice on a fixed unit of computation, counting the units done. A slice that
+ * starts after its due time is late by the difference. After a stall (a frozen task), with
+ * "catchup" (the default) the missed slices are run back to back, writes only, until the
+ * schedule is caught up, so the task dirties RATE MiB per second of wall time however long it
+ * was stopped; with "skip" they are dropped (no writes, no work) and the task goes on with
+ * the slice due now.
+ *
+ * Only the window from WARMUP_S seconds after "ready" (default 0) to the end counts: units,
+ * slices and lateness are those of the window. At the end it prints
+ *   units N            units of computation done in the window
+ *   window_s X         length of the window (seconds)
+ *   units_per_s X      N / window_s: the task's own work rate
+ *   max_late_us N      the largest lateness of a slice in the window (microseconds)
+ *   late_p99_us N      the 99th percentile of slice lateness in the window
+ *   slices N           slices in the window (run or skipped)
+ *   slices_skipped N   slices dropped after a stall ("skip" only)
+ *   pages_written N    page writes in the window (with repeats)
+ *   window_start_unix X, window_end_unix X   the window in CLOCK_REALTIME seconds
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define PAGE 4096u
+#define WORDS (PAGE / 8u)
+#define SLICE_NS 1000000LL
+#define HIST_BUCKETS 100000 /* lateness histogram, 10 us per bucket, last bucket open */
+
+static int64_t mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static double real_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static uint64_t next_rand(uint64_t* s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  *s = x;
+  return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* The fixed unit of work: a short dependent floating-point chain (about a microsecond). */
+static double unit_of_work(double seed) {
+  double s = seed;
+  for (int k = 0; k < 600; k++) s = s * 0.999999 + 1e-7 * k;
+  return s;
+}
+
+static uint64_t fill_word(uint64_t page, uint64_t word) {
+  uint64_t z = page * 0x9E3779B97F4A7C15ULL ^ (word + 1) * 0xC2B2AE3D27D4EB4FULL;
+  z ^= z >> 31;
+  return z | 1u;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: steady_writer SIZE_MIB RATE_MIB_S SECONDS [WARMUP_S [catchup|skip]]\n");
+    return 2;
+  }
+  size_t mib = strtoul(argv[1], 0, 10);
+  double rate = atof(argv[2]), seconds = atof(argv[3]);
+  double warmup = argc > 4 ? atof(argv[4]) : 0;
+  int skip = argc > 5 && strcmp(argv[5], "skip") == 0;
+  if (mib == 0 || rate < 0 || seconds <= 0 || warmup < 0 || warmup >= seconds ||
+      (argc > 5 && !skip && strcmp(argv[5], "catchup") != 0)) {
+    fprintf(stderr, "steady_writer: bad arguments\n");
+    return 2;
+  }
+  size_t bytes = mib << 20, pages = bytes / PAGE;
+  uint64_t* mem = mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    perror("steady_writer: mmap");
+    return 99;
+  }
+  for (size_t p = 0; p < pages; p++)
+    for (size_t w = 0; w < WORDS; w++) mem[p * WORDS + w] = fill_word(p, w);
+  uint32_t* hist = calloc(HIST_BUCKETS, sizeof *hist);
+  if (!hist) return 99;
+  printf("ready\n");
+  fflush(stdout);
+
+  const double pages_per_slice = rate * (1 << 20) / PAGE / 1000.0;
+  const int64_t ready = mono_ns();
+  const int64_t end = ready + (int64_t)(seconds * 1e9);
+  const int64_t win_begin = ready + (int64_t)(warmup * 1e9);
+  double win_begin_unix = 0, carry = 0, sink = 0.5;
+  uint64_t rng = 0x853C49E6748FEA9BULL, stamp = 1;
+  unsigned long long units = 0, slices = 0, skipped = 0, written = 0;
+  int64_t max_late = 0, win_start_ns = -1;
+
+  for (int64_t k = 0;; k++) {
+    int64_t due = ready + k * SLICE_NS;
+    if (due >= end) break;
+    int64_t now = mono_ns();
+    int in_window = due >= win_begin;
+    if (in_window && win_start_ns < 0) {
+      win_start_ns = due;
+      win_begin_unix = real_s() - (now - due) / 1e9;
+    }
+    int64_t late = now > due ? now - due : 0;
+    if (in_window) {
+      slices++;
+      if (late > max_late) max_late = late;
+      int64_t b = late / 10000;
+      hist[b < HIST_BUCKETS ? b : HIST_BUCKETS - 1]++;
+    }
+    if (skip && late >= SLICE_NS) {
+      /* Drop the slices missed entirely and run the one due now: the stall's lateness is the
+       * late slice's, counted above; the dropped ones count as skipped. */
+      int64_t missed = late / SLICE_NS;
+      for (int64_t j = 1; j <= missed; j++) {
+        int64_t d = due + j * SLICE_NS;
+        if (d >= end) break;
+        if (d < win_begin) continue;
+        if (win_start_ns < 0) {
+          win_start_ns = d;
+          win_begin_unix = real_s() - (now - d) / 1e9;
+        }
+        slices++;
+        skipped++;
+      }
+      k += missed;
+      due = ready + k * SLICE_NS;
+      if (due >= end) break;
+      in_window = due >= win_begin;
+    }
+    carry += pages_per_slice;
+    size_t n = (size_t)carry;
+    carry -= n;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t r = next_rand(&rng);
+      mem[(r % pages) * WORDS + ((r >> 40) % WORDS)] = ++stamp | 1u;
+    }
+    if (in_window) written += n;
+    int64_t slice_end = due + SLICE_NS;
+    while (mono_ns() < slice_end) {
+      sink = unit_of_work(sink);
+      if (in_window) units++;
+    }
+  }
+  double win_end_unix = real_s();
+  double window = win_start_ns < 0 ? 0 : (mono_ns() - win_start_ns) / 1e9;
+  unsigned long long seen = 0, p99 = 0;
+  for (int b = 0; b < HIST_BUCKETS; b++) {
+    seen += hist[b];
+    if (slices && seen * 100 >= slices * 99) {
+      p99 = (unsigned long long)b * 10;
+      break;
+    }
+  }
+  printf("units %llu\n", units);
+  printf("window_s %.6f\n", window);
+  printf("units_per_s %.1f\n", window > 0 ? units / window : 0.0);
+  printf("max_late_us %lld\n", (long long)(max_late / 1000));
+  printf("late_p99_us %llu\n", p99);
+  printf("slices %llu\n", slices);
+  printf("slices_skipped %llu\n", skipped);
+  printf("pages_written %llu\n", written);
+  printf("window_start_unix %.6f\n", win_begin_unix);
+  printf("window_end_unix %.6f\n", win_end_unix);
+  if (sink == 12345.678) printf("sink\n"); /* keeps the computation alive */
+  return 0;
+}

@@ -1,0 +1,170 @@
+// PrecopyCache: copies of a task's pages made while it runs (bounded-freeze checkpoints).
+#include "dump/PrecopyCache.h"
+
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include <cstring>
+
+#include "common/Error.h"
+#include "image/ImageFormat.h"
+#include "image/PageWriter.h"
+
+namespace cryo {
+
+namespace {
+constexpr uint64_t kPage = image::kPageSize;
+constexpr uint32_t kChunkPages = 2048;  // 8 MiB of copies per chunk
+constexpr size_t kIovMax = 1024;
+constexpr uint64_t kStorePages = 2048;  // staging buffer for store(): 8 MiB
+}  // namespace
+
+PrecopyCache::PrecopyCache(pid_t pid) : pid_(pid) {}
+
+PrecopyCache::~PrecopyCache() {
+  for (uint8_t* c : chunks_) ::munmap(c, kChunkPages * kPage);
+}
+
+uint8_t* PrecopyCache::slotData(uint32_t slot) const {
+  return chunks_[slot / kChunkPages] + uint64_t(slot % kChunkPages) * kPage;
+}
+
+uint32_t PrecopyCache::slotFor(uint64_t page) {
+  auto it = slotOf_.find(page);
+  if (it != slotOf_.end()) return it->second;
+  uint32_t slot;
+  if (!freeSlots_.empty()) {
+    slot = freeSlots_.back();
+    freeSlots_.pop_back();
+  } else {
+    if (nextSlot_ / kChunkPages == chunks_.size()) {
+      void* p = ::mmap(nullptr, kChunkPages * kPage, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) failErrno("pid {}: cannot allocate memory for page copies", pid_);
+      chunks_.push_back(static_cast<uint8_t*>(p));
+    }
+    slot = nextSlot_++;
+  }
+  slotOf_.emplace(page, slot);
+  return slot;
+}
+
+void PrecopyCache::release(std::map<uint64_t, uint32_t>::iterator it) {
+  freeSlots_.push_back(it->second);
+  slotOf_.erase(it);
+}
+
+std::vector<uint64_t> PrecopyCache::readBatch(
+    const std::vector<std::pair<uint64_t, uint32_t>>& pages) {
+  std::vector<uint64_t> failed;
+  size_t i = 0;
+  while (i < pages.size()) {
+    // One process_vm_readv for up to kIovMax iovecs, each joining pages that are adjacent both
+    // in the task and among the slots.
+    std::vector<iovec> local, remote;
+    std::vector<size_t> firstPage;  // index into `pages` of each iovec's first page
+    size_t j = i;
+    for (; j < pages.size(); ++j) {
+      auto [addr, slot] = pages[j];
+      uint8_t* dst = slotData(slot);
+      if (!remote.empty() &&
+          reinterpret_cast<uint64_t>(remote.back().iov_base) + remote.back().iov_len == addr &&
+          static_cast<uint8_t*>(local.back().iov_base) + local.back().iov_len == dst) {
+        remote.back().iov_len += kPage;
+        local.back().iov_len += kPage;
+        continue;
+      }
+      if (remote.size() == kIovMax) break;
+      remote.push_back({reinterpret_cast<void*>(addr), kPage});
+      local.push_back({dst, kPage});
+      firstPage.push_back(j);
+    }
+    ssize_t got = ::process_vm_readv(pid_, local.data(), local.size(), remote.data(),
+                                     remote.size(), 0);
+    uint64_t want = uint64_t(j - i) * kPage;
+    if (got == static_cast<ssize_t>(want)) {
+      i = j;
+      continue;
+    }
+    if (got < 0 && errno == ESRCH) failErrno("pid {}: the task went away during the copy", pid_);
+    // A short read stops at the first page that cannot be read: that one is lost, the rest
+    // of the batch is tried again.
+    uint64_t done = got > 0 ? static_cast<uint64_t>(got) / kPage : 0;
+    failed.push_back(pages[i + done].first);
+    i += done + 1;
+  }
+  return failed;
+}
+
+uint64_t PrecopyCache::copy(const DirtySet& ranges) {
+  std::vector<std::pair<uint64_t, uint32_t>> batch;
+  uint64_t copied = 0;
+  missed_ = missed_.subtract(ranges);
+  auto flush = [&] {
+    for (uint64_t addr : readBatch(batch)) {
+      auto it = slotOf_.find(addr);
+      if (it != slotOf_.end()) release(it);
+      missed_.add(addr, addr + kPage);
+      --copied;
+    }
+    batch.clear();
+  };
+  for (const auto& [s, e] : ranges.ranges()) {
+    for (uint64_t a = s; a < e; a += kPage) {
+      batch.emplace_back(a, slotFor(a));
+      ++copied;
+      if (batch.size() == kChunkPages) flush();
+    }
+  }
+  flush();
+  return copied;
+}
+
+void PrecopyCache::forget(const DirtySet& ranges) {
+  for (const auto& [s, e] : ranges.ranges()) {
+    auto it = slotOf_.lower_bound(s);
+    while (it != slotOf_.end() && it->first < e) {
+      auto next = std::next(it);
+      release(it);
+      it = next;
+    }
+  }
+}
+
+DirtySet PrecopyCache::held() const {
+  DirtySet out;
+  uint64_t runStart = 0, runEnd = 0;
+  for (const auto& [addr, slot] : slotOf_) {
+    if (addr != runEnd) {
+      if (runEnd) out.add(runStart, runEnd);
+      runStart = addr;
+    }
+    runEnd = addr + kPage;
+  }
+  if (runEnd) out.add(runStart, runEnd);
+  return out;
+}
+
+uint64_t PrecopyCache::store(PageWriter& out, const DirtySet& keep,
+                             google::protobuf::RepeatedPtrField<img::PageRun>& runs) const {
+  std::vector<uint8_t> staging(kStorePages * kPage);
+  uint64_t stored = 0;
+  for (const auto& [s, e] : keep.ranges()) {
+    uint64_t runStart = 0, n = 0;
+    auto emit = [&] {
+      if (n) *runs.Add() = out.append(runStart, staging.data(), n);
+      stored += n;
+      n = 0;
+    };
+    for (auto it = slotOf_.lower_bound(s); it != slotOf_.end() && it->first < e; ++it) {
+      if (n && (it->first != runStart + n * kPage || n == kStorePages)) emit();
+      if (n == 0) runStart = it->first;
+      std::memcpy(staging.data() + n * kPage, slotData(it->second), kPage);
+      ++n;
+    }
+    emit();
+  }
+  return stored;
+}
+
+}  // namespace cryo

@@ -1,0 +1,58 @@
+// PrecopyCache: copies of a task's pages made while it runs (bounded-freeze checkpoints). A
+// page copied again replaces its earlier copy; the dump stores, after the task runs on, every
+// copy the final freeze did not supersede.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "cryo.pb.h"
+#include "track/DirtySet.h"
+
+namespace cryo {
+
+class PageWriter;
+
+class PrecopyCache {
+ public:
+  explicit PrecopyCache(pid_t pid);
+  PrecopyCache(const PrecopyCache&) = delete;
+  PrecopyCache& operator=(const PrecopyCache&) = delete;
+  ~PrecopyCache();
+
+  // Copies every page of `ranges` out of the running task (replacing earlier copies). A page
+  // that cannot be read (unmapped meanwhile, or PROT_NONE) loses any copy it had and is
+  // added to missed(). Returns the pages copied.
+  uint64_t copy(const DirtySet& ranges);
+  // Forgets the copies of the pages in `ranges`.
+  void forget(const DirtySet& ranges);
+
+  uint64_t pages() const { return slotOf_.size(); }
+  // Pages that were to be copied and could not be: the final freeze must copy them.
+  const DirtySet& missed() const { return missed_; }
+  // The pages held, as ranges.
+  DirtySet held() const;
+  // Appends to the page store a DATA run for every held page inside `keep`, in address
+  // order, adding their index entries to `runs`. Returns the pages stored.
+  uint64_t store(PageWriter& out, const DirtySet& keep,
+                 google::protobuf::RepeatedPtrField<img::PageRun>& runs) const;
+
+ private:
+  uint8_t* slotData(uint32_t slot) const;
+  uint32_t slotFor(uint64_t page);
+  void release(std::map<uint64_t, uint32_t>::iterator it);
+  // Reads `pages` (address, slot) pairs; returns the addresses that could not be read.
+  std::vector<uint64_t> readBatch(const std::vector<std::pair<uint64_t, uint32_t>>& pages);
+
+  pid_t pid_;
+  std::map<uint64_t, uint32_t> slotOf_;  // page address -> slot
+  std::vector<uint8_t*> chunks_;         // kChunkPages slots each
+  std::vector<uint32_t> freeSlots_;
+  uint32_t nextSlot_ = 0;
+  DirtySet missed_;
+};
+
+}  // namespace cryo

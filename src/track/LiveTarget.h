@@ -1,0 +1,32 @@
+// LiveTarget: a TrackTarget over a task that is running (not frozen), for the collects of
+// bounded-freeze checkpoints made while the task runs: its mappings are read now, its memory
+// is reachable, but nothing can be injected into it.
+#pragma once
+
+#include <vector>
+
+#include "inject/RemoteMemory.h"
+#include "track/TrackTarget.h"
+
+namespace cryo {
+
+class LiveTarget : public TrackTarget {
+ public:
+  explicit LiveTarget(pid_t pid);
+
+  pid_t pid() const override { return pid_; }
+  // The mappings as smaps shows them when the target was made (the task may change them
+  // at any moment; a tracker copes with ranges that went away or were replaced).
+  const std::vector<MapsEntry>& maps() override { return maps_; }
+  // A running task cannot execute injected syscalls: these throw.
+  RemoteSyscalls& syscalls() override;
+  RemoteScratch& scratch() override;
+  RemoteMemory& memory() override { return memory_; }
+
+ private:
+  pid_t pid_;
+  std::vector<MapsEntry> maps_;
+  RemoteMemory memory_;
+};
+
+}  // namespace cryo
