@@ -36,6 +36,7 @@ void CredentialsCollector::collect(DumpContext& ctx, img::Process& out) {
   pid_t pid = ctx.pid();
   *out.mutable_creds() = fromStatus(ProcFs::path(pid, "status"));
   for (auto& t : ctx.freezer().threads()) {
+    if (t->tid() == pid) continue;  // /proc/PID/status is the main thread's
     img::Credentials tc =
         fromStatus(ProcFs::path(pid, "task/" + std::to_string(t->tid()) + "/status"));
     if (!google::protobuf::util::MessageDifferencer::Equals(tc, out.creds()))

@@ -36,7 +36,7 @@ DumpContext::DumpContext(ProcessFreezer& freezer, const DumpOptions& opts)
     : freezer_(freezer), opts_(opts), mem_(freezer.pid()) {
   maps_ = opts.mapsHint.empty() ? ProcFs::maps(pid(), true)
                                 : ProcFs::mapsWithFlagsFrom(pid(), opts.mapsHint);
-  site_ = RemoteSyscalls::findSyscallSiteInVdso(pid());
+  site_ = RemoteSyscalls::findSyscallSiteInVdso(pid(), maps_);
   if (site_ == 0)
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());
 }

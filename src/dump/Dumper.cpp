@@ -108,19 +108,23 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   std::optional<PageRanges> changed;
   ProcessFreezer freezer(pid);
   auto frozenAt = freezer.frozenAt();
-  spdlog::debug("pid {}: {} threads frozen in {} us", pid, freezer.threads().size(),
-                usSince(start));
+  auto sinceFreeze = [&] { return usSince(frozenAt); };
+  std::string phases = fmt::format("seize {}", sinceFreeze());
   FaultPoint::hit("dump-after-freeze");
   fillIdentity(pid, proc);
   DumpResult res;
+  // Where the frozen time goes, logged once the task runs again (`-v`).
+  auto phase = [&](std::string_view what, Clock::time_point since) {
+    phases += fmt::format(", {} {}", what, usSince(since));
+  };
   {
     auto t = Clock::now();
     DumpContext ctx(freezer, writer.pages(), buffers, opts);
-    spdlog::debug("pid {}: mappings listed in {} us", pid, usSince(t));
+    phase("maps", t);
     if (opts.selection) {
       t = Clock::now();
       ctx.setChangedRanges(opts.selection->changedRanges(ctx));
-      spdlog::debug("pid {}: changed pages selected in {} us", pid, usSince(t));
+      phase("changed-pages", t);
     }
     for (auto& c : CollectorRegistry::all()) {
       try {
@@ -128,7 +132,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
         c->collect(ctx, proc);
         uint64_t us = usSince(t);
         if (c->name() == std::string_view("memory")) res.copyUs = us;
-        spdlog::debug("pid {}: {} state collected in {} us", pid, c->name(), us);
+        phase(c->name(), t);
       } catch (const Error& e) {
         throw Error(fmt::format("dump of pid {} failed ({} state): {}", pid, c->name(), e.what()));
       }
@@ -139,14 +143,18 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     pendingPages = ctx.takePendingPages();
     changed = ctx.changedRanges();
     ctx.finish();
-    spdlog::debug("pid {}: tracking re-armed and injection removed in {} us", pid, usSince(t));
+    phase("finish", t);
   }
   if (pendingPages) res.finalPages = pendingPages->pagesCopied();
 
   img::Manifest manifest;
   if (opts.leaveRunning) {
+    auto t = Clock::now();
     freezer.thaw();
     res.stopUs = usSince(frozenAt);
+    phase("thaw", t);
+    spdlog::debug("pid {}: frozen {} us ({} threads): {}", pid, res.stopUs,
+                  freezer.threads().size(), phases);
   }
   if (pendingPages) pendingPages->finish();
   if (opts.precopied) {

@@ -14,6 +14,7 @@
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "image/ImageFormat.h"
+#include "track/KernelFeatures.h"
 
 namespace cryo {
 
@@ -68,9 +69,11 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
   for (size_t i = 0; i < pool_.count(); ++i) free_.push_back(pool_.buffer(i));
   done_ = false;
   runs_ = &runs;
-  storer_ = std::thread(&PageReader::storeLoop, this, &runs);
+  // The storer starts only when the copy needs buffers back, or in finish(): while the task is
+  // frozen, cryo does nothing but copy unless the copy outgrows the buffers.
   try {
     uint64_t zero = zeroPfn();
+    const KernelFeatures& kf = KernelFeatures::get();
     std::vector<uint64_t> entries;
     for (const Range& r : ranges_) {
       uint64_t n = (r.end - r.start) / kPage;
@@ -86,6 +89,8 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
         if (i < n) {
           uint64_t e = entries[i];
           bool present = e & kPmPresent, swapped = e & kPmSwapped, file = e & kPmFile;
+          // A write-protect marker of dirty-page tracking is a page that holds nothing.
+          if (swapped && kf.isUffdWpMarker(e)) swapped = false;
           switch (r.mode) {
             case kAnonPresent:
               take = swapped || (present && !(zero && (e & kPmPfnMask) == zero));
@@ -137,15 +142,17 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
 }
 
 void PageReader::finish() {
-  if (!storer_.joinable()) return;
+  if (!runs_) return;
+  startStorer();
   {
     std::lock_guard<std::mutex> l(mu_);
     done_ = true;
   }
   cv_.notify_all();
   storer_.join();
-  if (storeError_) std::rethrow_exception(storeError_);
   auto& runs = *runs_;
+  runs_ = nullptr;
+  if (storeError_) std::rethrow_exception(storeError_);
   for (auto& z : zeroRuns_) *runs.Add() = std::move(z);
   zeroRuns_.clear();
   // Runs in address order, as the image format promises.
@@ -153,7 +160,15 @@ void PageReader::finish() {
             [](const img::PageRun& a, const img::PageRun& b) { return a.vaddr() < b.vaddr(); });
 }
 
+void PageReader::startStorer() {
+  if (!storer_.joinable()) storer_ = std::thread(&PageReader::storeLoop, this, runs_);
+}
+
 uint8_t* PageReader::takeFreeBuffer() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (free_.empty()) startStorer();
+  }
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [&] { return !free_.empty() || storeError_; });
   if (storeError_) std::rethrow_exception(storeError_);

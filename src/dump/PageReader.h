@@ -58,6 +58,7 @@ class PageReader {
   void flush();
   void storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs);
   uint8_t* takeFreeBuffer();
+  void startStorer();  // once
 
   pid_t pid_;
   RemoteMemory& mem_;

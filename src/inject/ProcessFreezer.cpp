@@ -59,7 +59,9 @@ ProcessFreezer::ProcessFreezer(pid_t pid) : pid_(pid) {
   }
   if (threads_.empty() || threads_.front()->tid() != pid)
     fail("pid {}: the main thread could not be frozen", pid);
-  frozenAt_ = std::chrono::steady_clock::now();
+  // frozenAt_ stays the moment the first thread was seized: the task's frozen time counts
+  // from there.
+  heldAt_ = std::chrono::steady_clock::now();
 }
 
 ProcessFreezer::~ProcessFreezer() {

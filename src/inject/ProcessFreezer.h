@@ -28,12 +28,15 @@ class ProcessFreezer {
   void thaw();
   // Kills the process (SIGKILL) while it is still frozen and waits for its threads to go.
   void kill();
+  // When the first thread was seized (the task's freeze begins), and when all were held.
   std::chrono::steady_clock::time_point frozenAt() const { return frozenAt_; }
+  std::chrono::steady_clock::time_point heldAt() const { return heldAt_; }
 
  private:
   pid_t pid_;
   std::vector<std::unique_ptr<Tracee>> threads_;
   std::chrono::steady_clock::time_point frozenAt_;
+  std::chrono::steady_clock::time_point heldAt_;
 };
 
 }  // namespace cryo

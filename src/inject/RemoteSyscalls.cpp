@@ -191,7 +191,11 @@ std::vector<pid_t> RemoteSyscalls::takeNewTasks() {
 }
 
 uint64_t RemoteSyscalls::findSyscallSiteInVdso(pid_t pid) {
-  for (const MapsEntry& m : ProcFs::maps(pid, false)) {
+  return findSyscallSiteInVdso(pid, ProcFs::maps(pid, false));
+}
+
+uint64_t RemoteSyscalls::findSyscallSiteInVdso(pid_t pid, const std::vector<MapsEntry>& maps) {
+  for (const MapsEntry& m : maps) {
     if (m.path != "[vdso]") continue;
     RemoteMemory mem(pid);
     std::vector<uint8_t> code = mem.readBytes(m.start, m.size());

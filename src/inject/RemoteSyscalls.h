@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ProcFs.h"
 #include "inject/Tracee.h"
 
 namespace cryo {
@@ -69,6 +70,8 @@ class RemoteSyscalls {
 
   // Finds a syscall instruction inside the [vdso] of `pid` (0 if there is none).
   static uint64_t findSyscallSiteInVdso(pid_t pid);
+  // The same, given the process's mappings (saves reading them again).
+  static uint64_t findSyscallSiteInVdso(pid_t pid, const std::vector<MapsEntry>& maps);
 
  private:
   enum class Outcome { kDone, kSignalFirst };

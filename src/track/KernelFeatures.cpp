@@ -128,12 +128,37 @@ void KernelFeatures::probeUffd() {
       why = fmt::format("a write to a protected page is not reported as expected (got {})", n);
   }
   ::munmap(mem, 2 * page);  // also ends the registration
+  if (uffdWpTracking_ && uffdWpUnpopulated()) probeMarker(uffd.get(), pm.get());
   if (!uffdWpTracking_) {
     uffdWpDetail_ = why;
     return;
   }
   uffdWpDetail_ = uffdWpUnpopulated() ? "userfaultfd WP_ASYNC + PAGEMAP_SCAN"
                                       : "userfaultfd WP_ASYNC + PAGEMAP_SCAN (no WP_UNPOPULATED)";
+}
+
+void KernelFeatures::probeMarker(int uffd, int pagemap) {
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  void* mem = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return;
+  const uint64_t start = reinterpret_cast<uint64_t>(mem);
+  uffdio_register reg{};
+  reg.range.start = start;
+  reg.range.len = page;
+  reg.mode = UFFDIO_REGISTER_MODE_WP;
+  pm_scan_arg a{};
+  a.size = sizeof a;
+  a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+  a.start = start;
+  a.end = start + page;
+  a.category_mask = PAGE_IS_WRITTEN;
+  a.return_mask = PAGE_IS_WRITTEN;
+  uint64_t entry = 0;
+  if (::ioctl(uffd, UFFDIO_REGISTER, &reg) == 0 && ::ioctl(pagemap, PAGEMAP_SCAN, &a) >= 0 &&
+      ::pread(pagemap, &entry, sizeof entry, static_cast<off_t>(start / page * 8)) == 8 &&
+      !(entry & (1ULL << 63)))
+    markerEntry_ = entry & ~kEntryNoise;
+  ::munmap(mem, page);
 }
 
 void KernelFeatures::probeSoftDirty() {

@@ -24,6 +24,13 @@ class KernelFeatures {
   // A page registered for async write-protection, protected by PAGEMAP_SCAN and written,
   // is reported written, and only that page.
   bool uffdWpTracking() const { return uffdWpTracking_; }
+  // The /proc/PID/pagemap entry of a never-populated page write-protected through
+  // WP_UNPOPULATED (a page-table marker the kernel shows as a swap entry); 0 if none.
+  uint64_t uffdWpMarkerEntry() const { return markerEntry_; }
+  // Whether a pagemap entry is that marker (a page that holds no data).
+  bool isUffdWpMarker(uint64_t entry) const {
+    return markerEntry_ && (entry & ~kEntryNoise) == markerEntry_;
+  }
   // clear_refs "4" clears soft-dirty bits and a write sets bit 55 of pagemap again.
   bool softDirty() const { return softDirty_; }
 
@@ -35,6 +42,9 @@ class KernelFeatures {
   KernelFeatures();
   void probeUffd();
   void probeSoftDirty();
+  void probeMarker(int uffd, int pagemap);
+  static constexpr uint64_t kEntryNoise = (1ULL << 55) | (1ULL << 56);  // soft-dirty, exclusive
+  uint64_t markerEntry_ = 0;
 
   bool userfaultfd_ = false;
   uint64_t uffdFeatures_ = 0;

@@ -50,6 +50,9 @@ class UffdWpTracker : public DirtyTracker {
   // the pages that hold data; leaves every page that holds data protected.
   void sweepMapping(Pagemap& pm, const MapsEntry& m, MappingKind kind, DirtySet* dirty,
                     DirtySet& data);
+  // A private anonymous mapping protected whole, unpopulated pages included (markers): one
+  // fast walk finds what was written or dropped. Adds `m` to `marked`.
+  void sweepMarked(Pagemap& pm, const MapsEntry& m, DirtySet* dirty, DirtySet& marked);
   // One PAGEMAP_SCAN walk over `m` (protecting what it reports if `protect`).
   int scanMapping(Pagemap& pm, const MapsEntry& m, MappingKind kind, bool protect,
                   DirtySet& written, DirtySet& data, DirtySet* unprotected);
@@ -58,7 +61,8 @@ class UffdWpTracker : public DirtyTracker {
   pid_t pid_ = 0;
   UniqueFd uffd_;
   DirtySet registered_;  // what our userfaultfd has registered (as of the last sweep)
-  DirtySet populated_;   // pages that held data at the last sweep
+  DirtySet populated_;   // pages that held data at the last sweep (unmarked mappings)
+  DirtySet marked_;      // mappings protected whole at the last sweep
 };
 
 }  // namespace cryo
