@@ -240,8 +240,14 @@ TEST_P(Tracking, dontneed_pages_are_reported) {
   auto r = w.send("dontneed2m 0");
   uint64_t s = PageWriter::hex(r[1]);
   d = collect(w);
-  // (Pages dropped before held no data any more: dropping them again changes nothing.)
-  expectExactly(d, range(s, s + (2 << 20)).subtract(pagesOf(a, 100, 5)), a, end);
+  // Pages dropped before held no data any more: dropping them again changes nothing, but may
+  // be reported again (uffd-wp marks small mappings whole, and a drop removes the marker).
+  DirtySet dropped = range(s, s + (2 << 20));
+  DirtySet before = pagesOf(a, 100, 5);
+  DirtySet inside = d.clip(a, end);
+  EXPECT_TRUE(inside.subtract(before).describe() == dropped.subtract(before).describe())
+      << "reported " << inside.describe() << ", dropped " << dropped.describe();
+  EXPECT_TRUE(inside.subtract(dropped).empty()) << "reported " << inside.describe();
   // Dropped pages that are written again are reported once more, and only then.
   w.send(cmd("write", {0, 101, 2, 1}));
   d = collect(w);
