@@ -67,13 +67,13 @@ size_t copyBufferCount(pid_t pid, const DumpOptions& opts) {
   return std::max(kMin, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
 }
 
-// The ranges of the captured mappings whose pages a dump stores (as MemoryCollector picks them).
-DirtySet storedRanges(const img::Process& proc) {
-  DirtySet out;
+// The captured mappings whose pages a dump stores (as MemoryCollector picks them).
+std::vector<std::pair<uint64_t, uint64_t>> storedRanges(const img::Process& proc) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
   for (const img::Vma& v : proc.vmas()) {
     bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
                 v.kind() == img::Vma::STACK;
-    if (anon || (v.kind() == img::Vma::FILE && !v.shared())) out.add(v.start(), v.end());
+    if (anon || (v.kind() == img::Vma::FILE && !v.shared())) out.emplace_back(v.start(), v.end());
   }
   return out;
 }
@@ -163,9 +163,11 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     DirtySet frozenCopied;
     if (changed)
       for (const auto& [s, e] : *changed) frozenCopied.add(s, e);
-    DirtySet keep = storedRanges(proc).subtract(frozenCopied);
+    // Mapping by mapping: a run never spans two mappings.
     auto& runs = *proc.mutable_pages();
-    uint64_t n = opts.precopied->store(writer.pages(), keep, runs);
+    uint64_t n = 0;
+    for (const auto& [s, e] : storedRanges(proc))
+      n += opts.precopied->store(writer.pages(), DirtySet{{s, e}}.subtract(frozenCopied), runs);
     std::sort(runs.begin(), runs.end(),
               [](const img::PageRun& a, const img::PageRun& b) { return a.vaddr() < b.vaddr(); });
     spdlog::debug("pid {}: {} pre-copied pages stored", pid, n);

@@ -9,6 +9,9 @@
 #include "common/Error.h"
 #include "image/ImageFormat.h"
 #include "image/PageWriter.h"
+#include "dump/PageReader.h"
+#include "track/KernelFeatures.h"
+#include "track/Pagemap.h"
 
 namespace cryo {
 
@@ -100,6 +103,31 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges) {
   std::vector<std::pair<uint64_t, uint32_t>> batch;
   uint64_t copied = 0;
   missed_ = missed_.subtract(ranges);
+  zero_ = zero_.subtract(ranges);
+  // Which pages hold data, from pagemap: present but for the shared zero page and page-cache
+  // (file or shared) pages, or swapped out but for write-protect markers.
+  DirtySet data;
+  {
+    Pagemap pm(pid_);
+    const uint64_t zeroPfn = PageReader::zeroPfn();
+    const KernelFeatures& kf = KernelFeatures::get();
+    for (const auto& [s, e] : ranges.ranges())
+      pm.read(s, e, [&](uint64_t addr, const uint64_t* ent, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+          uint64_t v = ent[i];
+          bool holds = false;
+          if (v & Pagemap::kPresent)
+            holds = !(v & Pagemap::kFileOrShared) &&
+                    !(zeroPfn && (v & Pagemap::kPfnMask) == zeroPfn);
+          else if (v & Pagemap::kSwapped)
+            holds = !kf.isUffdWpMarker(v) && !(v & Pagemap::kFileOrShared);
+          uint64_t a = addr + i * kPage;
+          if (holds) data.add(a, a + kPage);
+          else zero_.add(a, a + kPage);
+        }
+      });
+  }
+  forget(ranges.subtract(data));
   auto flush = [&] {
     for (uint64_t addr : readBatch(batch)) {
       auto it = slotOf_.find(addr);
@@ -109,7 +137,7 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges) {
     }
     batch.clear();
   };
-  for (const auto& [s, e] : ranges.ranges()) {
+  for (const auto& [s, e] : data.ranges()) {
     for (uint64_t a = s; a < e; a += kPage) {
       batch.emplace_back(a, slotFor(a));
       ++copied;
@@ -164,6 +192,8 @@ uint64_t PrecopyCache::store(PageWriter& out, const DirtySet& keep,
     }
     emit();
   }
+  DirtySet zeros = zero_.intersect(keep);
+  for (const auto& [s, e] : zeros.ranges()) *runs.Add() = PageWriter::zeroRun(s, (e - s) / kPage);
   return stored;
 }
 

@@ -23,9 +23,11 @@ class PrecopyCache {
   PrecopyCache& operator=(const PrecopyCache&) = delete;
   ~PrecopyCache();
 
-  // Copies every page of `ranges` out of the running task (replacing earlier copies). A page
-  // that cannot be read (unmapped meanwhile, or PROT_NONE) loses any copy it had and is
-  // added to missed(). Returns the pages copied.
+  // Copies every page of `ranges` that holds data out of the running task (replacing earlier
+  // copies); a page that holds none (never populated, dropped, the zero page, an unmodified
+  // file page) is recorded as such, to be stored as a ZERO run. A page that cannot be read
+  // (unmapped meanwhile, or PROT_NONE) loses any copy it had and is added to missed().
+  // Returns the pages copied.
   uint64_t copy(const DirtySet& ranges);
   // Forgets the copies of the pages in `ranges`.
   void forget(const DirtySet& ranges);
@@ -35,8 +37,9 @@ class PrecopyCache {
   const DirtySet& missed() const { return missed_; }
   // The pages held, as ranges.
   DirtySet held() const;
-  // Appends to the page store a DATA run for every held page inside `keep`, in address
-  // order, adding their index entries to `runs`. Returns the pages stored.
+  // Appends to the page store a DATA run for every held page inside `keep` and a ZERO run for
+  // every page recorded as holding none, adding their index entries to `runs` (not sorted).
+  // Returns the DATA pages stored.
   uint64_t store(PageWriter& out, const DirtySet& keep,
                  google::protobuf::RepeatedPtrField<img::PageRun>& runs) const;
 
@@ -53,6 +56,7 @@ class PrecopyCache {
   std::vector<uint32_t> freeSlots_;
   uint32_t nextSlot_ = 0;
   DirtySet missed_;
+  DirtySet zero_;  // pages found holding no data
 };
 
 }  // namespace cryo

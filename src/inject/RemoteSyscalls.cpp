@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/Error.h"
+#include "common/FaultPoint.h"
 #include "common/ProcFs.h"
 #include "inject/RemoteMemory.h"
 #include "inject/x86_64/SyscallRestart.h"
@@ -152,7 +153,7 @@ void RemoteSyscalls::callBatch(std::vector<BatchCall>& calls, uint64_t table) {
   std::vector<uint64_t> words(Registers::kBatchControlSize / 8 + n * Registers::kBatchEntrySize / 8);
   words[0] = 0;
   words[1] = 2;  // tv_sec
-  words[2] = 0;  // tv_nsec
+  words[2] = 0;  // tv_usec
   for (size_t i = 0; i < n; ++i) {
     uint64_t* e = &words[Registers::kBatchControlSize / 8 + i * 8];
     e[0] = static_cast<uint64_t>(calls[i].nr);
@@ -167,16 +168,24 @@ void RemoteSyscalls::callBatch(std::vector<BatchCall>& calls, uint64_t table) {
   if (stack_) r.setSp(stack_);
   thread_.setRegs(r);
   thread_.resume(PTRACE_CONT);
-  // The thread runs the calls natively; every signal is blocked. Poll the done flag.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  for (uint64_t polls = 0;; ++polls) {
-    if (guard_.memory->readValue<uint64_t>(table) == 1) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      thread_.freeze();
-      fail("{}: a batch of {} injected syscalls did not finish within 1 s (at {})",
-           thread_.who(), n, thread_.regs().describe());
+  try {
+    FaultPoint::hit("inject-batch");
+    // The thread runs the calls natively; every signal is blocked. Poll the done flag.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (uint64_t polls = 0;; ++polls) {
+      if (guard_.memory->readValue<uint64_t>(table) == 1) break;
+      if (std::chrono::steady_clock::now() > deadline)
+        fail("{}: a batch of {} injected syscalls did not finish within 1 s", thread_.who(), n);
+      if (polls > 64) std::this_thread::yield();
     }
-    if (polls > 64) std::this_thread::yield();
+  } catch (...) {
+    // Held again before anything else happens to it (a running tracee cannot be detached).
+    try {
+      thread_.freeze();
+    } catch (const std::exception& e) {
+      spdlog::error("{}: could not stop the thread after a failed batch: {}", thread_.who(), e.what());
+    }
+    throw;
   }
   thread_.freeze();  // interrupts the closing sleep
   guard_.memory->read(table, words.data(), words.size() * 8);

@@ -43,7 +43,10 @@ const KernelFeatures& KernelFeatures::get() {
 
 KernelFeatures::KernelFeatures() {
   probeUffd();
-  probeSoftDirty();
+}
+
+void KernelFeatures::ensureSoftDirtyProbed() const {
+  std::call_once(softDirtyOnce_, [this] { const_cast<KernelFeatures*>(this)->probeSoftDirty(); });
 }
 
 bool KernelFeatures::uffdWpAsync() const { return uffdFeatures_ & UFFD_FEATURE_WP_ASYNC; }

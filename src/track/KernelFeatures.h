@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace cryo {
@@ -32,16 +33,25 @@ class KernelFeatures {
     return markerEntry_ && (entry & ~kEntryNoise) == markerEntry_;
   }
   // clear_refs "4" clears soft-dirty bits and a write sets bit 55 of pagemap again.
-  bool softDirty() const { return softDirty_; }
+  bool softDirty() const {
+    ensureSoftDirtyProbed();
+    return softDirty_;
+  }
 
   // One line each: what works, or why not.
   const std::string& uffdWpDetail() const { return uffdWpDetail_; }
-  const std::string& softDirtyDetail() const { return softDirtyDetail_; }
+  const std::string& softDirtyDetail() const {
+    ensureSoftDirtyProbed();
+    return softDirtyDetail_;
+  }
 
  private:
   KernelFeatures();
   void probeUffd();
+  // The soft-dirty probe forks a child: made only when asked for.
   void probeSoftDirty();
+  void ensureSoftDirtyProbed() const;
+  mutable std::once_flag softDirtyOnce_;
   void probeMarker(int uffd, int pagemap);
   static constexpr uint64_t kEntryNoise = (1ULL << 55) | (1ULL << 56);  // soft-dirty, exclusive
   uint64_t markerEntry_ = 0;
@@ -50,9 +60,9 @@ class KernelFeatures {
   uint64_t uffdFeatures_ = 0;
   bool pagemapScan_ = false;
   bool uffdWpTracking_ = false;
-  bool softDirty_ = false;
+  mutable bool softDirty_ = false;
   std::string uffdWpDetail_;
-  std::string softDirtyDetail_;
+  mutable std::string softDirtyDetail_;
 };
 
 }  // namespace cryo

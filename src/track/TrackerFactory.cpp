@@ -24,21 +24,35 @@ std::string forced() {
 
 }  // namespace
 
+namespace {
+
+const char* const kOrder[] = {"uffd-wp", "soft-dirty", "hash"};
+
+// Probes only the backend named (the soft-dirty probe forks a short-lived child).
+BackendStatus probe(const std::string& name) {
+  BackendStatus b{name};
+  if (name == "uffd-wp") {
+    b.available = UffdWpTracker::available(b.detail);
+  } else if (name == "soft-dirty") {
+    b.available = SoftDirtyTracker::available(b.detail);
+  } else {
+    b.available = true;
+    b.detail = "XXH3-64 of every page that holds data, compared at each checkpoint";
+  }
+  return b;
+}
+
+}  // namespace
+
 std::vector<BackendStatus> TrackerFactory::backends() {
   std::vector<BackendStatus> out;
-  BackendStatus u{"uffd-wp"};
-  u.available = UffdWpTracker::available(u.detail);
-  out.push_back(u);
-  BackendStatus s{"soft-dirty"};
-  s.available = SoftDirtyTracker::available(s.detail);
-  out.push_back(s);
-  out.push_back({"hash", true, "XXH3-64 of every page that holds data, compared at each checkpoint"});
+  for (const char* n : kOrder) out.push_back(probe(n));
   return out;
 }
 
 BackendStatus TrackerFactory::status(const std::string& name) {
-  for (auto& b : backends())
-    if (b.name == name) return b;
+  for (const char* n : kOrder)
+    if (name == n) return probe(name);
   fail("unknown dirty-page backend '{}' (known: {})", name, kNames);
 }
 
@@ -50,8 +64,8 @@ std::string TrackerFactory::pick() {
       fail("{}={} but that backend is unavailable here: {}", kEnv, env, b.detail);
     return env;
   }
-  for (const auto& b : backends())
-    if (b.available) return b.name;
+  for (const char* n : kOrder)
+    if (probe(n).available) return n;
   fail("no dirty-page backend is available");  // never: hash always is
 }
 

@@ -6,7 +6,7 @@
  *
  * The batch runner (cryo_guard_batch) executes a table of syscalls in one go, with no ptrace
  * stop between them: r13 = table (64-byte entries: nr, six arguments, result), r14 = entries,
- * r15 = control block (done flag, then a timespec). It sets the done flag and sleeps; cryo,
+ * r15 = control block (done flag, then a timeval). It sets the done flag and sleeps; cryo,
  * polling the flag, interrupts the sleep with PTRACE_INTERRUPT. If cryo is gone the sleep
  * times out and the thread puts itself back through the recovery path. */
     .section .rodata
@@ -61,9 +61,12 @@ cryo_guard_batch:
     dec %r14
     jmp 1b
 2:  movq $1, (%r15)          /* done: cryo may interrupt the sleep below */
-    mov $35, %eax            /* nanosleep(&control->timeout, NULL) */
-    lea 8(%r15), %rdi
-    xor %esi, %esi
+    mov $23, %eax            /* select(0, NULL, NULL, NULL, &control->timeout): unlike */
+    xor %edi, %edi           /* nanosleep, an interrupted select leaves the thread's restart */
+    xor %esi, %esi           /* block alone (a syscall the thread itself was in when frozen */
+    xor %edx, %edx           /* may need it to resume) */
+    xor %r10d, %r10d
+    lea 8(%r15), %r8
     syscall
     jmp cryo_guard_restore   /* only if cryo is gone: put the thread back */
 cryo_guard_code_end:

@@ -54,7 +54,7 @@ class Registers {
   static uint64_t guardBatchOffset();
   void prepareBatch(uint64_t entry, uint64_t table, uint64_t count, uint64_t control);
   static constexpr size_t kBatchEntrySize = 64;   // nr, 6 arguments, result
-  static constexpr size_t kBatchControlSize = 32; // done flag, timespec (padded)
+  static constexpr size_t kBatchControlSize = 32; // done flag, timeval (padded)
 
  private:
   user_regs_struct r_{};
