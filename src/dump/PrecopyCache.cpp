@@ -24,6 +24,14 @@ constexpr uint64_t kStorePages = 2048;  // staging buffer for store(): 8 MiB
 
 PrecopyCache::PrecopyCache(pid_t pid) : pid_(pid) {}
 
+void PrecopyCache::clear() {
+  slotOf_.clear();
+  freeSlots_.clear();
+  nextSlot_ = 0;
+  missed_.clear();
+  zero_.clear();
+}
+
 PrecopyCache::~PrecopyCache() {
   for (uint8_t* c : chunks_) ::munmap(c, kChunkPages * kPage);
 }

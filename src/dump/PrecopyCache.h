@@ -19,6 +19,8 @@ class PageWriter;
 class PrecopyCache {
  public:
   explicit PrecopyCache(pid_t pid);
+  // Forgets every copy but keeps the memory (already faulted in) for the next checkpoint.
+  void clear();
   PrecopyCache(const PrecopyCache&) = delete;
   PrecopyCache& operator=(const PrecopyCache&) = delete;
   ~PrecopyCache();

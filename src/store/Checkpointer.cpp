@@ -201,7 +201,9 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   CheckpointInfo info;
   info.incremental = incremental;
   std::filesystem::path dir = store_.nextPath();
-  PrecopyCache cache(pid_);
+  if (!cache_) cache_ = std::make_unique<PrecopyCache>(pid_);
+  PrecopyCache& cache = *cache_;
+  cache.clear();
   DumpOptions o;
   o.leaveRunning = true;
   o.mode = "precopy";
@@ -230,7 +232,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     DirtySet written;
     try {
       LiveTarget target(pid_);
+      uint64_t gen = tracker_->flagsGeneration();
       written = tracker_->collect(target);
+      // The listing stays exact for the freeze unless the collect registered something.
+      if (tracker_->flagsGeneration() == gen) o.mapsHint = target.maps();
+      else o.mapsHint.clear();
     } catch (const Error& e) {
       if (!ProcFs::exists(pid_)) throw;
       throw PrecopyInterrupted(fmt::format("precopy round {} failed: {}", round, e.what()));
@@ -248,8 +254,9 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     prev = n;
   }
   // The final collect sees mappings as the last round left them: the rounds' registrations
-  // must show in the VmFlags the freeze reuses.
-  o.mapsHint = ProcFs::maps(pid_, true);
+  // must show in the VmFlags the freeze reuses (read again only if the last round made some:
+  // every moment between the last round and the freeze lets writes pile up for the freeze).
+  if (o.mapsHint.empty()) o.mapsHint = ProcFs::maps(pid_, true);
   Selection sel(*tracker_, cache, !incremental);
   o.selection = &sel;
   o.precopied = &cache;

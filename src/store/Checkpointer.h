@@ -80,6 +80,8 @@ class Checkpointer {
   std::filesystem::path parent_;
   // The last final stop's time not spent copying pages (collecting the other state).
   double fixedStopUs_ = 0;
+  // Copies made while the task runs; its memory is kept from one checkpoint to the next.
+  std::unique_ptr<PrecopyCache> cache_;
 };
 
 }  // namespace cryo

@@ -34,6 +34,9 @@ class DirtyTracker {
   // re-arms each page atomically, so a write racing with the collect is reported either now or
   // at the next collect, never lost. Bounded-freeze checkpoints need it.
   virtual bool collectsWhileRunning() const { return false; }
+  // Changes whenever the backend changes the task's mappings' flags (registrations): a
+  // listing of the mappings read before a collect that left it unchanged is still exact.
+  virtual uint64_t flagsGeneration() const { return 0; }
 
   void arm(TrackTarget& target);
   DirtySet collect(TrackTarget& target);

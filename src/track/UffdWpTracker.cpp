@@ -126,6 +126,7 @@ void UffdWpTracker::open(TrackTarget& target) {
 }
 
 int UffdWpTracker::registerRange(uint64_t start, uint64_t end) {
+  ++generation_;
   uffdio_register reg{};
   reg.range.start = start;
   reg.range.len = end - start;

@@ -31,6 +31,7 @@ class UffdWpTracker : public DirtyTracker {
   // PAGEMAP_SCAN with PM_SCAN_WP_MATCHING gets and clears each page's written bit atomically
   // (a scan followed by UFFDIO_WRITEPROTECT would lose a write landing in between).
   bool collectsWhileRunning() const override { return opts_.protectWithScan; }
+  uint64_t flagsGeneration() const override { return generation_; }
 
   // Whether this kernel offers what the tracker needs; `why` says what it uses or lacks.
   static bool available(std::string& why);
@@ -63,6 +64,7 @@ class UffdWpTracker : public DirtyTracker {
   DirtySet registered_;  // what our userfaultfd has registered (as of the last sweep)
   DirtySet populated_;   // pages that held data at the last sweep (unmarked mappings)
   DirtySet marked_;      // mappings protected whole at the last sweep
+  uint64_t generation_ = 0;  // registrations made
 };
 
 }  // namespace cryo
