@@ -15,6 +15,7 @@
 #include "common/UniqueFd.h"
 #include "image/ImageFormat.h"
 #include "track/KernelFeatures.h"
+#include "track/Pagemap.h"
 
 namespace cryo {
 
@@ -62,9 +63,7 @@ void PageReader::addRange(uint64_t start, uint64_t end, Mode mode, bool recordRe
 }
 
 void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
-  std::string pm = ProcFs::path(pid_, "pagemap");
-  UniqueFd fd(::open(pm.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) failErrno("cannot open {}", pm);
+  Pagemap pagemap(pid_);
   free_.clear();
   for (size_t i = 0; i < pool_.count(); ++i) free_.push_back(pool_.buffer(i));
   done_ = false;
@@ -77,12 +76,7 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
     std::vector<uint64_t> entries;
     for (const Range& r : ranges_) {
       uint64_t n = (r.end - r.start) / kPage;
-      entries.resize(n);
-      size_t want = n * 8;
-      ssize_t got =
-          ::pread(fd.get(), entries.data(), want, static_cast<off_t>(r.start / kPage * 8));
-      if (got != static_cast<ssize_t>(want))
-        failErrno("pid {}: cannot read pagemap for {:#x}-{:#x}", pid_, r.start, r.end);
+      pagemap.entries(r.start, r.end, entries);
       uint64_t runStart = 0, runLen = 0, zeroStart = 0, zeroLen = 0;
       for (uint64_t i = 0; i <= n; ++i) {
         bool take = false;

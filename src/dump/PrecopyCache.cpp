@@ -119,8 +119,12 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges) {
     Pagemap pm(pid_);
     const uint64_t zeroPfn = PageReader::zeroPfn();
     const KernelFeatures& kf = KernelFeatures::get();
-    for (const auto& [s, e] : ranges.ranges())
-      pm.read(s, e, [&](uint64_t addr, const uint64_t* ent, size_t n) {
+    std::vector<uint64_t> ent;
+    for (const auto& [s, e] : ranges.ranges()) {
+      pm.entries(s, e, ent);
+      uint64_t addr = s;
+      size_t n = ent.size();
+      {
         for (size_t i = 0; i < n; ++i) {
           uint64_t v = ent[i];
           bool holds = false;
@@ -133,7 +137,8 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges) {
           if (holds) data.add(a, a + kPage);
           else zero_.add(a, a + kPage);
         }
-      });
+      }
+    }
   }
   forget(ranges.subtract(data));
   auto flush = [&] {

@@ -231,23 +231,28 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     auto t = Clock::now();
     DirtySet written;
     try {
-      LiveTarget target(pid_);
+      // The listing of the previous round (or checkpoint) spares reading smaps, which walks
+      // every page table, while the layout stays the same.
+      LiveTarget target(pid_, lastMaps_);
       uint64_t gen = tracker_->flagsGeneration();
       written = tracker_->collect(target);
-      // The listing stays exact for the freeze unless the collect registered something.
+      // The listing stays exact unless the collect registered something.
       if (tracker_->flagsGeneration() == gen) o.mapsHint = target.maps();
       else o.mapsHint.clear();
+      lastMaps_ = o.mapsHint;
     } catch (const Error& e) {
       if (!ProcFs::exists(pid_)) throw;
       throw PrecopyInterrupted(fmt::format("precopy round {} failed: {}", round, e.what()));
     }
+    uint64_t collectUs = usSince(t);
     uint64_t n = cache.copy(written);
     uint64_t us = usSince(t);
     o.precopyCopyUs += us;
     o.precopyPages += n;
     o.precopyRounds = static_cast<uint32_t>(round);
     double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
-    spdlog::debug("pid {}: precopy round {}: {} pages in {} us", pid_, round, n, us);
+    spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us)", pid_, round, n,
+                  us, collectUs);
     if (n <= finalPagesTarget(usPerPage) || round >= policy_.maxRounds ||
         (round >= 3 && n * 10 > prev * 8))  // not shrinking: writes outpace the copy
       break;
@@ -256,7 +261,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // The final collect sees mappings as the last round left them: the rounds' registrations
   // must show in the VmFlags the freeze reuses (read again only if the last round made some:
   // every moment between the last round and the freeze lets writes pile up for the freeze).
-  if (o.mapsHint.empty()) o.mapsHint = ProcFs::maps(pid_, true);
+  if (o.mapsHint.empty()) o.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
   Selection sel(*tracker_, cache, !incremental);
   o.selection = &sel;
   o.precopied = &cache;

@@ -82,6 +82,7 @@ class Checkpointer {
   double fixedStopUs_ = 0;
   // Copies made while the task runs; its memory is kept from one checkpoint to the next.
   std::unique_ptr<PrecopyCache> cache_;
+  std::vector<MapsEntry> lastMaps_;  // the last smaps-exact listing of the task's mappings
 };
 
 }  // namespace cryo

@@ -8,6 +8,11 @@ namespace cryo {
 
 LiveTarget::LiveTarget(pid_t pid) : pid_(pid), maps_(ProcFs::maps(pid, true)), memory_(pid) {}
 
+LiveTarget::LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint)
+    : pid_(pid),
+      maps_(hint.empty() ? ProcFs::maps(pid, true) : ProcFs::mapsWithFlagsFrom(pid, hint)),
+      memory_(pid) {}
+
 RemoteSyscalls& LiveTarget::syscalls() {
   fail("pid {}: a running task cannot execute injected syscalls (the tracker needs it frozen)",
        pid_);

@@ -13,6 +13,9 @@ namespace cryo {
 class LiveTarget : public TrackTarget {
  public:
   explicit LiveTarget(pid_t pid);
+  // With an earlier smaps listing: the cheap maps listing, VmFlags taken from `hint` for the
+  // mappings that did not change (see ProcFs::mapsWithFlagsFrom).
+  LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint);
 
   pid_t pid() const override { return pid_; }
   // The mappings as smaps shows them when the target was made (the task may change them

@@ -48,6 +48,16 @@ void Pagemap::read(uint64_t start, uint64_t end,
   }
 }
 
+void Pagemap::entries(uint64_t start, uint64_t end, std::vector<uint64_t>& out) {
+  const uint64_t page = pageSize();
+  out.resize(static_cast<size_t>((end - start) / page));
+  // Exactly the range: the kernel builds every entry it is asked for (about 25 ns each, PFNs
+  // looked up), so reading ahead costs more than another pread (about 0.5 us) saves.
+  read(start, end, [&](uint64_t a, const uint64_t* e, size_t k) {
+    std::copy(e, e + k, out.begin() + static_cast<long>((a - start) / page));
+  });
+}
+
 int Pagemap::scan(uint64_t start, uint64_t end, const Query& q,
                   const std::function<void(uint64_t, uint64_t, uint64_t)>& fn, uint64_t* doneUpTo) {
   regions_.resize(kRegionsPerCall);

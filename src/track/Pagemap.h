@@ -32,6 +32,9 @@ class Pagemap {
   void read(uint64_t start, uint64_t end,
             const std::function<void(uint64_t, const uint64_t*, size_t)>& fn);
 
+  // The entries of [start, end) into `out` (resized).
+  void entries(uint64_t start, uint64_t end, std::vector<uint64_t>& out);
+
   struct Query {
     uint64_t flags = 0;  // PM_SCAN_WP_MATCHING, PM_SCAN_CHECK_WPASYNC
     uint64_t categoryMask = 0;
