@@ -68,15 +68,23 @@ int exitCodeOf(int status, pid_t pid) {
   return 1;
 }
 
-// Non-blocking check whether the task has exited; fills `code`.
+// Non-blocking check whether the task has exited; fills `code`. Threads of the task that died
+// while cryo traced them (a task killed during a checkpoint) can only be reaped by cryo, and
+// until they are, the task's main thread stays a zombie that waitpid does not report: every
+// waitable child or tracee is reaped here.
 bool reaped(pid_t pid, int& code) {
   int status = 0;
-  pid_t r = ::waitpid(pid, &status, WNOHANG);
-  if (r == pid) {
-    code = exitCodeOf(status, pid);
-    return true;
+  for (;;) {
+    pid_t r = ::waitpid(-1, &status, WNOHANG | __WALL);
+    if (r == pid) {
+      code = exitCodeOf(status, pid);
+      return true;
+    }
+    if (r > 0) continue;  // a traced thread of the task, or a stray child
+    if (r < 0 && errno == EINTR) continue;
+    break;
   }
-  if (r < 0 && errno == ECHILD && Tracee::takeReapedStatus(pid, status)) {
+  if (Tracee::takeReapedStatus(pid, status)) {
     code = exitCodeOf(status, pid);
     return true;
   }

@@ -1,17 +1,17 @@
 // IncrementalTest: periodic incremental checkpoints (`cryo run --every`) with each dirty-page
-// backend: a task killed at a random moment restores from the store and finishes exactly like
-// an uninterrupted run; checkpoints hold the pages written and little else; cryo killed in the
-// middle of a checkpoint leaves the task running and the store restorable.
+// backend and freeze mode: a task killed at a random moment restores from the store and
+// finishes exactly like an uninterrupted run; checkpoints hold the pages written and little
+// else; cryo killed in the middle of a checkpoint leaves the task running and the store
+// restorable.
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "CheckpointFixture.h"
 #include "OutputCompare.h"
+#include "StoreRun.h"
 
 namespace cryo::test {
 
@@ -19,66 +19,31 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string programPath(const std::string& name) {
-  return std::string(CRYO_TEST_PROGRAMS_DIR) + "/" + name;
-}
-
-// Whether this kernel offers `backend`, and if not why (from `cryo check`).
-bool backendAvailable(const std::string& backend, std::string& why) {
-  CommandResult r = CommandRunner::run({CryoCli::binary().string(), "check"}, {}, milliseconds(20000));
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(backend + ": ", 0) != 0) continue;
-    why = line;
-    return line.find(": available") != std::string::npos;
-  }
-  why = "cryo check does not list " + backend;
-  return false;
-}
-
-// The task cryo run started (its only child).
-pid_t taskOf(pid_t cryoPid) {
-  for (int i = 0; i < 200; ++i) {
-    std::ifstream in("/proc/" + std::to_string(cryoPid) + "/task/" + std::to_string(cryoPid) +
-                     "/children");
-    pid_t child = 0;
-    if (in >> child && child > 0) return child;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return -1;
-}
-
-nlohmann::json listStore(const std::filesystem::path& store) {
-  CommandResult r = CommandRunner::run(
-      {CryoCli::binary().string(), "ls", "--store", store.string(), "--json"}, {}, milliseconds(30000));
-  EXPECT_TRUE(r.succeeded()) << r.describe();
-  return r.succeeded() ? nlohmann::json::parse(r.out) : nlohmann::json::array();
-}
-
-class Incremental : public CheckpointFixture,
-                    public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {
+class Incremental
+    : public CheckpointFixture,
+      public ::testing::WithParamInterface<std::tuple<std::string, TrackerMode>> {
  protected:
-  // Runs `program` under `cryo run --every 100ms` (backend `tracker`), kills the task after a
-  // random part of its run, restores the store's latest checkpoint and checks the finished
-  // output equals an uninterrupted run's.
-  void killAndRestore(const std::string& program, const std::string& tracker, milliseconds runTime) {
+  // Runs `program` under `cryo run --every 100ms` (backend and freeze mode `how`), kills the
+  // task after a random part of its run, restores the store's latest checkpoint and checks the
+  // finished output equals an uninterrupted run's. Every checkpoint must record the mode.
+  void killAndRestore(const std::string& program, const TrackerMode& how, milliseconds runTime) {
     std::string why;
-    if (!backendAvailable(tracker, why)) GTEST_SKIP() << "backend unavailable here: " << why;
+    if (!backendAvailable(how.tracker, why)) GTEST_SKIP() << "backend unavailable here: " << why;
     auto ref = tmp_ / "ref.txt";
     auto out = tmp_ / "out.txt";
     auto store = tmp_ / "store";
     pid_t refPid = ProcessControl::spawnTarget({programPath(program)}, ref);
-    pid_t cryoPid = ProcessControl::spawnTarget(
-        {CryoCli::binary().string(), "run", "--store", store.string(), "--every", "100ms",
-         "--tracker", tracker, "--", programPath(program)},
-        out);
+    std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store", store.string(),
+                                     "--every", "100ms", "--tracker", how.tracker,
+                                     "--freeze-mode", how.mode, "--", programPath(program)};
+    pid_t cryoPid = ProcessControl::spawnTarget(argv, out);
     pid_t task = taskOf(cryoPid);
     ASSERT_GT(task, 0);
     delay_.sleepFractionOf(runTime, 0.35, 0.8, "kill the task after");
     ::kill(task, SIGKILL);
     ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
-    EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL)) << cryoStatus.describe();
+    EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
+        << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out);
     ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
     ProcessControl::reapIfZombie(task);
     nlohmann::json list = listStore(store);
@@ -87,6 +52,7 @@ class Incremental : public CheckpointFixture,
     for (const auto& c : list) {
       EXPECT_TRUE(c["complete"].get<bool>()) << c.dump();
       if (!c["parent"].is_null()) ++incremental;
+      EXPECT_EQ(c.value("mode", ""), how.mode) << c.dump();
     }
     EXPECT_GE(incremental, 1) << "no incremental checkpoint was taken: " << list.dump();
     CommandResult r = CommandRunner::run(
@@ -104,20 +70,22 @@ class Incremental : public CheckpointFixture,
 };
 
 TEST_P(Incremental, restore_from_periodic_store_matches_uninterrupted_run) {
-  auto [program, tracker] = GetParam();
+  auto [program, how] = GetParam();
   milliseconds runTime = program == "dirty_pages" ? milliseconds(2200) : milliseconds(1850);
-  killAndRestore(program, tracker, runTime);
+  killAndRestore(program, how, runTime);
 }
 
+// Every backend in stop mode, and precopy with the one backend that collects while the task
+// runs. Names: program_tracker_mode, e.g. compute_mem_uffd_wp_precopy.
 INSTANTIATE_TEST_SUITE_P(
     Backends, Incremental,
     ::testing::Combine(::testing::Values("compute_mem", "threads", "dirty_pages"),
-                       ::testing::Values("uffd-wp", "soft-dirty", "hash")),
+                       ::testing::Values(TrackerMode{"uffd-wp", "stop"},
+                                         TrackerMode{"uffd-wp", "precopy"},
+                                         TrackerMode{"soft-dirty", "stop"},
+                                         TrackerMode{"hash", "stop"})),
     [](const auto& info) {
-      std::string t = std::get<1>(info.param);
-      for (char& c : t)
-        if (c == '-') c = '_';
-      return std::get<0>(info.param) + "_" + t;
+      return std::get<0>(info.param) + "_" + std::get<1>(info.param).name();
     });
 
 class Precision : public CheckpointFixture, public ::testing::WithParamInterface<std::string> {};
