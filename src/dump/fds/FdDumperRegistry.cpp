@@ -1,0 +1,20 @@
+// FdDumperRegistry: the dumpers of every kind of fd cryo can checkpoint, in the order they
+// are asked to claim an fd. A new kind of fd is one new FdDumper listed here (and its
+// FdRestorer in FdRestorerRegistry).
+#include "dump/fds/FdDumperRegistry.h"
+
+#include "dump/fds/FileFdDumper.h"
+#include "dump/fds/PipeFdDumper.h"
+#include "dump/fds/SocketFdDumper.h"
+
+namespace cryo {
+
+std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
+  std::vector<std::unique_ptr<FdDumper>> v;
+  v.push_back(std::make_unique<FileFdDumper>());
+  v.push_back(std::make_unique<PipeFdDumper>());
+  v.push_back(std::make_unique<SocketFdDumper>());
+  return v;
+}
+
+}  // namespace cryo
