@@ -34,6 +34,24 @@ std::map<uint64_t, uint64_t> pagesPerVma(const img::Process& p) {
   return out;
 }
 
+// The state of an fd kind that has more than a path and an offset, for `show`: structured
+// fields for --json, and `detail`, one line of text for people.
+nlohmann::json fdState(const img::FileDescription& d) {
+  using nlohmann::json;
+  json j = json::object();
+  switch (d.kind()) {
+    case img::FileDescription::EVENTFD:
+      j["count"] = d.eventfd().count();
+      j["semaphore"] = d.eventfd().semaphore();
+      j["detail"] = fmt::format("count {}{}", d.eventfd().count(),
+                                d.eventfd().semaphore() ? ", semaphore" : "");
+      break;
+    default:
+      break;
+  }
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
@@ -97,6 +115,8 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
         fj["kind"] = img::FileDescription::Kind_Name(it->second->kind());
         fj["path"] = it->second->path().empty() ? it->second->description() : it->second->path();
         fj["pos"] = it->second->pos();
+        nlohmann::json state = fdState(*it->second);
+        if (!state.empty()) fj["state"] = state;
       }
       pj["fds"].push_back(fj);
     }
@@ -148,7 +168,9 @@ std::string ImageDescriber::toText(const ImageReader& image) {
       o << fmt::format("    {:>4} {:<12} {} {}\n", f["fd"].get<int>(),
                        f.contains("kind") ? f["kind"].get<std::string>() : "?",
                        f.contains("path") ? f["path"].get<std::string>() : "",
-                       f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>()) : "");
+                       f.contains("state") ? f["state"]["detail"].get<std::string>()
+                       : f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>())
+                                           : "");
     o << fmt::format("  signal handlers: {}, process-wide pending signals: {}\n",
                      p["sigactions"].get<int>(), p["shared_pending_signals"].get<int>());
   }

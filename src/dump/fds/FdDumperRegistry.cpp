@@ -3,6 +3,7 @@
 // FdRestorer in FdRestorerRegistry).
 #include "dump/fds/FdDumperRegistry.h"
 
+#include "dump/fds/EventFdDumper.h"
 #include "dump/fds/FileFdDumper.h"
 #include "dump/fds/PipeFdDumper.h"
 #include "dump/fds/SocketFdDumper.h"
@@ -14,6 +15,7 @@ std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
   v.push_back(std::make_unique<FileFdDumper>());
   v.push_back(std::make_unique<PipeFdDumper>());
   v.push_back(std::make_unique<SocketFdDumper>());
+  v.push_back(std::make_unique<EventFdDumper>());
   return v;
 }
 

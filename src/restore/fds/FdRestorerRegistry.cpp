@@ -3,6 +3,7 @@
 // FdDumperRegistry).
 #include "restore/fds/FdRestorerRegistry.h"
 
+#include "restore/fds/EventFdRestorer.h"
 #include "restore/fds/FileFdRestorer.h"
 #include "restore/fds/InheritedFdRestorer.h"
 #include "restore/fds/PipeFdRestorer.h"
@@ -14,6 +15,7 @@ std::vector<std::unique_ptr<FdRestorer>> FdRestorerRegistry::all() {
   v.push_back(std::make_unique<FileFdRestorer>());
   v.push_back(std::make_unique<PipeFdRestorer>());
   v.push_back(std::make_unique<InheritedFdRestorer>());
+  v.push_back(std::make_unique<EventFdRestorer>());
   return v;
 }
 
