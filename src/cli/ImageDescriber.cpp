@@ -2,6 +2,7 @@
 #include "cli/ImageDescriber.h"
 
 #include <sys/mman.h>
+#include <time.h>
 
 #include <map>
 #include <sstream>
@@ -34,6 +35,26 @@ std::map<uint64_t, uint64_t> pagesPerVma(const img::Process& p) {
   return out;
 }
 
+std::string clockName(int32_t clock) {
+  switch (clock) {
+    case CLOCK_REALTIME: return "realtime";
+    case CLOCK_MONOTONIC: return "monotonic";
+    case CLOCK_PROCESS_CPUTIME_ID: return "process-cputime";
+    case CLOCK_THREAD_CPUTIME_ID: return "thread-cputime";
+    case CLOCK_BOOTTIME: return "boottime";
+    case CLOCK_REALTIME_ALARM: return "realtime-alarm";
+    case CLOCK_BOOTTIME_ALARM: return "boottime-alarm";
+    case CLOCK_TAI: return "tai";
+    default: return std::to_string(clock);
+  }
+}
+
+std::string durationText(uint64_t ns) {
+  if (ns >= 1000000000ull) return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
+  if (ns >= 1000000ull) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{} ns", ns);
+}
+
 // The state of an fd kind that has more than a path and an offset, for `show`: structured
 // fields for --json, and `detail`, one line of text for people.
 nlohmann::json fdState(const img::FileDescription& d) {
@@ -46,6 +67,20 @@ nlohmann::json fdState(const img::FileDescription& d) {
       j["detail"] = fmt::format("count {}{}", d.eventfd().count(),
                                 d.eventfd().semaphore() ? ", semaphore" : "");
       break;
+    case img::FileDescription::TIMERFD: {
+      const auto& t = d.timerfd();
+      j["clockid"] = t.clockid();
+      j["settime_flags"] = t.settime_flags();
+      j["value_ns"] = t.value_ns();
+      j["interval_ns"] = t.interval_ns();
+      j["ticks"] = t.ticks();
+      j["detail"] = fmt::format(
+          "clock {}, {}{}, {} unread expirations", clockName(t.clockid()),
+          t.value_ns() ? fmt::format("next in {}", durationText(t.value_ns())) : "disarmed",
+          t.interval_ns() ? fmt::format(", every {}", durationText(t.interval_ns())) : "",
+          t.ticks());
+      break;
+    }
     default:
       break;
   }

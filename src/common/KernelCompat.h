@@ -122,3 +122,8 @@ struct cryo_sched_attr {
   __u32 sched_util_min;
   __u32 sched_util_max;
 };
+
+// ---- timerfd: set the expiration count (CONFIG_CHECKPOINT_RESTORE; glibc does not name it) --
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, __u64)
+#endif

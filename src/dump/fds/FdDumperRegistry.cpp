@@ -7,6 +7,7 @@
 #include "dump/fds/FileFdDumper.h"
 #include "dump/fds/PipeFdDumper.h"
 #include "dump/fds/SocketFdDumper.h"
+#include "dump/fds/TimerFdDumper.h"
 
 namespace cryo {
 
@@ -16,6 +17,7 @@ std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
   v.push_back(std::make_unique<PipeFdDumper>());
   v.push_back(std::make_unique<SocketFdDumper>());
   v.push_back(std::make_unique<EventFdDumper>());
+  v.push_back(std::make_unique<TimerFdDumper>());
   return v;
 }
 
