@@ -81,6 +81,15 @@ nlohmann::json fdState(const img::FileDescription& d) {
           t.ticks());
       break;
     }
+    case img::FileDescription::SIGNALFD: {
+      uint64_t mask = d.signalfd().mask();
+      j["sigmask"] = mask;
+      std::string sigs;
+      for (int sig = 1; sig <= 64; ++sig)
+        if (mask & (1ull << (sig - 1))) sigs += fmt::format("{}{}", sigs.empty() ? "" : " ", sig);
+      j["detail"] = fmt::format("signals {}", sigs.empty() ? "none" : sigs);
+      break;
+    }
     default:
       break;
   }

@@ -6,6 +6,7 @@
 #include "dump/fds/EventFdDumper.h"
 #include "dump/fds/FileFdDumper.h"
 #include "dump/fds/PipeFdDumper.h"
+#include "dump/fds/SignalFdDumper.h"
 #include "dump/fds/SocketFdDumper.h"
 #include "dump/fds/TimerFdDumper.h"
 
@@ -18,6 +19,7 @@ std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
   v.push_back(std::make_unique<SocketFdDumper>());
   v.push_back(std::make_unique<EventFdDumper>());
   v.push_back(std::make_unique<TimerFdDumper>());
+  v.push_back(std::make_unique<SignalFdDumper>());
   return v;
 }
 

@@ -7,6 +7,7 @@
 #include "restore/fds/FileFdRestorer.h"
 #include "restore/fds/InheritedFdRestorer.h"
 #include "restore/fds/PipeFdRestorer.h"
+#include "restore/fds/SignalFdRestorer.h"
 #include "restore/fds/TimerFdRestorer.h"
 
 namespace cryo {
@@ -18,6 +19,7 @@ std::vector<std::unique_ptr<FdRestorer>> FdRestorerRegistry::all() {
   v.push_back(std::make_unique<InheritedFdRestorer>());
   v.push_back(std::make_unique<EventFdRestorer>());
   v.push_back(std::make_unique<TimerFdRestorer>());
+  v.push_back(std::make_unique<SignalFdRestorer>());
   return v;
 }
 
