@@ -90,6 +90,17 @@ nlohmann::json fdState(const img::FileDescription& d) {
       j["detail"] = fmt::format("signals {}", sigs.empty() ? "none" : sigs);
       break;
     }
+    case img::FileDescription::EPOLL: {
+      j["targets"] = json::array();
+      std::string list;
+      for (const auto& t : d.epoll().targets()) {
+        j["targets"].push_back({{"fd", t.fd()}, {"events", t.events()}, {"data", t.data()}});
+        list += fmt::format("{}fd {} events {:#x} data {:#x}", list.empty() ? "" : "; ", t.fd(),
+                            t.events(), t.data());
+      }
+      j["detail"] = fmt::format("watches {}", list.empty() ? "nothing" : list);
+      break;
+    }
     default:
       break;
   }

@@ -3,6 +3,7 @@
 // FdRestorer in FdRestorerRegistry).
 #include "dump/fds/FdDumperRegistry.h"
 
+#include "dump/fds/EpollFdDumper.h"
 #include "dump/fds/EventFdDumper.h"
 #include "dump/fds/FileFdDumper.h"
 #include "dump/fds/PipeFdDumper.h"
@@ -20,6 +21,7 @@ std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
   v.push_back(std::make_unique<EventFdDumper>());
   v.push_back(std::make_unique<TimerFdDumper>());
   v.push_back(std::make_unique<SignalFdDumper>());
+  v.push_back(std::make_unique<EpollFdDumper>());
   return v;
 }
 

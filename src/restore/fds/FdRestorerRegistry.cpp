@@ -3,6 +3,7 @@
 // FdDumperRegistry).
 #include "restore/fds/FdRestorerRegistry.h"
 
+#include "restore/fds/EpollFdRestorer.h"
 #include "restore/fds/EventFdRestorer.h"
 #include "restore/fds/FileFdRestorer.h"
 #include "restore/fds/InheritedFdRestorer.h"
@@ -20,6 +21,7 @@ std::vector<std::unique_ptr<FdRestorer>> FdRestorerRegistry::all() {
   v.push_back(std::make_unique<EventFdRestorer>());
   v.push_back(std::make_unique<TimerFdRestorer>());
   v.push_back(std::make_unique<SignalFdRestorer>());
+  v.push_back(std::make_unique<EpollFdRestorer>());
   return v;
 }
 
