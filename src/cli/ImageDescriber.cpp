@@ -1,6 +1,7 @@
 // ImageDescriber: what `cryo show` prints about an image, as text for people or JSON for scripts.
 #include "cli/ImageDescriber.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -53,6 +54,16 @@ std::string durationText(uint64_t ns) {
   if (ns >= 1000000000ull) return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
   if (ns >= 1000000ull) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
   return fmt::format("{} ns", ns);
+}
+
+std::string notifyName(int32_t notify, int32_t tid) {
+  switch (notify) {
+    case SIGEV_SIGNAL: return "signal";
+    case SIGEV_NONE: return "none";
+    case SIGEV_THREAD: return "thread";
+    case SIGEV_SIGNAL | SIGEV_THREAD_ID: return fmt::format("signal to thread {}", tid);
+    default: return std::to_string(notify);
+  }
 }
 
 // The state of an fd kind that has more than a path and an offset, for `show`: structured
@@ -114,7 +125,7 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
   const auto& m = image.manifest();
   json j;
   j["image_id"] = m.image_id();
-  j["format_version"] = image::kFormatVersion;
+  j["format_version"] = image.formatVersion();
   j["cryo_version"] = m.cryo_version();
   j["arch"] = m.arch();
   j["kernel"] = m.kernel_release();
@@ -175,6 +186,24 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
       }
       pj["fds"].push_back(fj);
     }
+    pj["posix_timers"] = json::array();
+    for (const auto& t : p.posix_timers()) {
+      json tj;
+      tj["id"] = t.id();
+      tj["clockid"] = t.clockid();
+      tj["clock"] = clockName(t.clockid());
+      tj["notify"] = notifyName(t.notify(), t.notify_tid());
+      tj["signal"] = t.signo();
+      tj["sigval"] = t.sigval();
+      tj["value_ns"] = t.value_ns();
+      tj["interval_ns"] = t.interval_ns();
+      tj["detail"] = fmt::format(
+          "clock {}, notify {}{}, {}{}", clockName(t.clockid()), notifyName(t.notify(), t.notify_tid()),
+          t.notify() == SIGEV_NONE ? "" : fmt::format(" (signal {}, value {:#x})", t.signo(), t.sigval()),
+          t.value_ns() ? fmt::format("next in {}", durationText(t.value_ns())) : "disarmed",
+          t.interval_ns() ? fmt::format(", every {}", durationText(t.interval_ns())) : "");
+      pj["posix_timers"].push_back(tj);
+    }
     pj["sigactions"] = p.sigactions_size();
     pj["shared_pending_signals"] = p.shared_pending_size();
     j["processes"].push_back(pj);
@@ -226,6 +255,11 @@ std::string ImageDescriber::toText(const ImageReader& image) {
                        f.contains("state") ? f["state"]["detail"].get<std::string>()
                        : f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>())
                                            : "");
+    if (!p["posix_timers"].empty()) {
+      o << fmt::format("  POSIX timers ({}):\n", p["posix_timers"].size());
+      for (const auto& t : p["posix_timers"])
+        o << fmt::format("    {:>4} {}\n", t["id"].get<int>(), t["detail"].get<std::string>());
+    }
     o << fmt::format("  signal handlers: {}, process-wide pending signals: {}\n",
                      p["sigactions"].get<int>(), p["shared_pending_signals"].get<int>());
   }
