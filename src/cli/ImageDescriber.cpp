@@ -1,7 +1,9 @@
 // ImageDescriber: what `cryo show` prints about an image, as text for people or JSON for scripts.
 #include "cli/ImageDescriber.h"
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include <map>
 #include <sstream>
@@ -34,6 +36,88 @@ std::map<uint64_t, uint64_t> pagesPerVma(const img::Process& p) {
   return out;
 }
 
+std::string clockName(int32_t clock) {
+  switch (clock) {
+    case CLOCK_REALTIME: return "realtime";
+    case CLOCK_MONOTONIC: return "monotonic";
+    case CLOCK_PROCESS_CPUTIME_ID: return "process-cputime";
+    case CLOCK_THREAD_CPUTIME_ID: return "thread-cputime";
+    case CLOCK_BOOTTIME: return "boottime";
+    case CLOCK_REALTIME_ALARM: return "realtime-alarm";
+    case CLOCK_BOOTTIME_ALARM: return "boottime-alarm";
+    case CLOCK_TAI: return "tai";
+    default: return std::to_string(clock);
+  }
+}
+
+std::string durationText(uint64_t ns) {
+  if (ns >= 1000000000ull) return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
+  if (ns >= 1000000ull) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{} ns", ns);
+}
+
+std::string notifyName(int32_t notify, int32_t tid) {
+  switch (notify) {
+    case SIGEV_SIGNAL: return "signal";
+    case SIGEV_NONE: return "none";
+    case SIGEV_THREAD: return "thread";
+    case SIGEV_SIGNAL | SIGEV_THREAD_ID: return fmt::format("signal to thread {}", tid);
+    default: return std::to_string(notify);
+  }
+}
+
+// The state of an fd kind that has more than a path and an offset, for `show`: structured
+// fields for --json, and `detail`, one line of text for people.
+nlohmann::json fdState(const img::FileDescription& d) {
+  using nlohmann::json;
+  json j = json::object();
+  switch (d.kind()) {
+    case img::FileDescription::EVENTFD:
+      j["count"] = d.eventfd().count();
+      j["semaphore"] = d.eventfd().semaphore();
+      j["detail"] = fmt::format("count {}{}", d.eventfd().count(),
+                                d.eventfd().semaphore() ? ", semaphore" : "");
+      break;
+    case img::FileDescription::TIMERFD: {
+      const auto& t = d.timerfd();
+      j["clockid"] = t.clockid();
+      j["settime_flags"] = t.settime_flags();
+      j["value_ns"] = t.value_ns();
+      j["interval_ns"] = t.interval_ns();
+      j["ticks"] = t.ticks();
+      j["detail"] = fmt::format(
+          "clock {}, {}{}, {} unread expirations", clockName(t.clockid()),
+          t.value_ns() ? fmt::format("next in {}", durationText(t.value_ns())) : "disarmed",
+          t.interval_ns() ? fmt::format(", every {}", durationText(t.interval_ns())) : "",
+          t.ticks());
+      break;
+    }
+    case img::FileDescription::SIGNALFD: {
+      uint64_t mask = d.signalfd().mask();
+      j["sigmask"] = mask;
+      std::string sigs;
+      for (int sig = 1; sig <= 64; ++sig)
+        if (mask & (1ull << (sig - 1))) sigs += fmt::format("{}{}", sigs.empty() ? "" : " ", sig);
+      j["detail"] = fmt::format("signals {}", sigs.empty() ? "none" : sigs);
+      break;
+    }
+    case img::FileDescription::EPOLL: {
+      j["targets"] = json::array();
+      std::string list;
+      for (const auto& t : d.epoll().targets()) {
+        j["targets"].push_back({{"fd", t.fd()}, {"events", t.events()}, {"data", t.data()}});
+        list += fmt::format("{}fd {} events {:#x} data {:#x}", list.empty() ? "" : "; ", t.fd(),
+                            t.events(), t.data());
+      }
+      j["detail"] = fmt::format("watches {}", list.empty() ? "nothing" : list);
+      break;
+    }
+    default:
+      break;
+  }
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
@@ -41,7 +125,7 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
   const auto& m = image.manifest();
   json j;
   j["image_id"] = m.image_id();
-  j["format_version"] = image::kFormatVersion;
+  j["format_version"] = image.formatVersion();
   j["cryo_version"] = m.cryo_version();
   j["arch"] = m.arch();
   j["kernel"] = m.kernel_release();
@@ -97,8 +181,28 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
         fj["kind"] = img::FileDescription::Kind_Name(it->second->kind());
         fj["path"] = it->second->path().empty() ? it->second->description() : it->second->path();
         fj["pos"] = it->second->pos();
+        nlohmann::json state = fdState(*it->second);
+        if (!state.empty()) fj["state"] = state;
       }
       pj["fds"].push_back(fj);
+    }
+    pj["posix_timers"] = json::array();
+    for (const auto& t : p.posix_timers()) {
+      json tj;
+      tj["id"] = t.id();
+      tj["clockid"] = t.clockid();
+      tj["clock"] = clockName(t.clockid());
+      tj["notify"] = notifyName(t.notify(), t.notify_tid());
+      tj["signal"] = t.signo();
+      tj["sigval"] = t.sigval();
+      tj["value_ns"] = t.value_ns();
+      tj["interval_ns"] = t.interval_ns();
+      tj["detail"] = fmt::format(
+          "clock {}, notify {}{}, {}{}", clockName(t.clockid()), notifyName(t.notify(), t.notify_tid()),
+          t.notify() == SIGEV_NONE ? "" : fmt::format(" (signal {}, value {:#x})", t.signo(), t.sigval()),
+          t.value_ns() ? fmt::format("next in {}", durationText(t.value_ns())) : "disarmed",
+          t.interval_ns() ? fmt::format(", every {}", durationText(t.interval_ns())) : "");
+      pj["posix_timers"].push_back(tj);
     }
     pj["sigactions"] = p.sigactions_size();
     pj["shared_pending_signals"] = p.shared_pending_size();
@@ -148,7 +252,14 @@ std::string ImageDescriber::toText(const ImageReader& image) {
       o << fmt::format("    {:>4} {:<12} {} {}\n", f["fd"].get<int>(),
                        f.contains("kind") ? f["kind"].get<std::string>() : "?",
                        f.contains("path") ? f["path"].get<std::string>() : "",
-                       f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>()) : "");
+                       f.contains("state") ? f["state"]["detail"].get<std::string>()
+                       : f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>())
+                                           : "");
+    if (!p["posix_timers"].empty()) {
+      o << fmt::format("  POSIX timers ({}):\n", p["posix_timers"].size());
+      for (const auto& t : p["posix_timers"])
+        o << fmt::format("    {:>4} {}\n", t["id"].get<int>(), t["detail"].get<std::string>());
+    }
     o << fmt::format("  signal handlers: {}, process-wide pending signals: {}\n",
                      p["sigactions"].get<int>(), p["shared_pending_signals"].get<int>());
   }

@@ -122,3 +122,16 @@ struct cryo_sched_attr {
   __u32 sched_util_min;
   __u32 sched_util_max;
 };
+
+// ---- timerfd: set the expiration count (CONFIG_CHECKPOINT_RESTORE; glibc does not name it) --
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, __u64)
+#endif
+
+// ---- prctl: timer_create takes the ID to give the new timer (Linux 6.15) --------------------
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON 1
+#define PR_TIMER_CREATE_RESTORE_IDS_GET 2
+#endif

@@ -4,6 +4,7 @@
 #include "dump/CredentialsCollector.h"
 #include "dump/FilesCollector.h"
 #include "dump/MemoryCollector.h"
+#include "dump/PosixTimersCollector.h"
 #include "dump/ProcessMiscCollector.h"
 #include "dump/SignalsCollector.h"
 #include "dump/ThreadsCollector.h"
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<Collector>> CollectorRegistry::all() {
   v.push_back(std::make_unique<CredentialsCollector>());
   v.push_back(std::make_unique<ProcessMiscCollector>());
   v.push_back(std::make_unique<SignalsCollector>());
+  v.push_back(std::make_unique<PosixTimersCollector>());
   v.push_back(std::make_unique<FilesCollector>());
   v.push_back(std::make_unique<ThreadsCollector>());
   v.push_back(std::make_unique<MemoryCollector>());  // last: the bulk of the frozen time

@@ -1,6 +1,6 @@
 // FilesCollector: the open file descriptors of a frozen process, grouped into the open file
-// descriptions they share: regular files, directories, devices, pipes (with buffered bytes),
-// FIFOs, deleted files (with contents) and inherited standard streams.
+// descriptions they share; each description is described by the fd dumper of its kind
+// (FdDumperRegistry), and a kind no dumper claims is refused naming the fd and its kind.
 #pragma once
 
 #include "dump/Collector.h"

@@ -1,6 +1,6 @@
 // ProcessMiscCollector: process-wide odds and ends (umask, cwd, root, personality, interval
-// timers, rlimits, prctl flags) and the refusal of what cryo cannot restore yet (POSIX timers,
-// child processes, foreign namespaces, seccomp filters).
+// timers, rlimits, prctl flags) and the refusal of what cryo cannot restore yet (child
+// processes, foreign namespaces, seccomp filters).
 #include "dump/ProcessMiscCollector.h"
 
 #include <sys/prctl.h>
@@ -27,9 +27,6 @@ int64_t toUs(const timeval& tv) { return int64_t(tv.tv_sec) * 1000000 + tv.tv_us
 
 void ProcessMiscCollector::refuseUnsupported(DumpContext& ctx) {
   pid_t pid = ctx.pid();
-  auto timers = ProcFs::tryReadFile(ProcFs::path(pid, "timers"));
-  if (timers && !timers->empty())
-    fail("pid {} uses POSIX timers (timer_create): they are not supported yet", pid);
   auto kids = ProcFs::children(pid);
   if (!kids.empty())
     fail("pid {} has child processes (first: {}): process trees are not supported yet", pid,

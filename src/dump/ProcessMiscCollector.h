@@ -1,6 +1,6 @@
 // ProcessMiscCollector: process-wide odds and ends (umask, cwd, root, personality, interval
-// timers, rlimits, prctl flags) and the refusal of what cryo cannot restore yet (POSIX timers,
-// child processes, foreign namespaces, seccomp filters).
+// timers, rlimits, prctl flags) and the refusal of what cryo cannot restore yet (child
+// processes, foreign namespaces, seccomp filters).
 #pragma once
 
 #include "dump/Collector.h"

@@ -7,7 +7,11 @@
 namespace cryo::image {
 
 inline constexpr char kMagic[8] = {'C', 'R', 'Y', 'O', 'I', 'M', 'G', '\n'};
-inline constexpr uint32_t kFormatVersion = 1;
+// The newest format version this cryo writes and reads, and the oldest it reads. Version 2 is
+// version 1 plus state that a version-1 reader would drop without a word (POSIX timers); an
+// image that holds none of it is written as version 1, which older readers restore fully.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
 inline constexpr std::string_view kManifestFile = "manifest";
 inline constexpr std::string_view kTreeFile = "tree.pb";
 inline constexpr std::string_view kPagesFile = "pages.img";

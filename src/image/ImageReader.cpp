@@ -30,7 +30,8 @@ const img::FileDigest& digestFor(const img::Manifest& m, std::string_view name,
 
 }  // namespace
 
-img::Manifest ImageReader::readManifest(const fs::path& dir, uint64_t* checksum) {
+img::Manifest ImageReader::readManifest(const fs::path& dir, uint64_t* checksum,
+                                        uint32_t* formatVersion) {
   if (!fs::exists(dir)) fail("image {} does not exist", dir.string());
   if (!fs::is_directory(dir)) fail("{} is not an image directory", dir.string());
   fs::path mp = dir / std::string(image::kManifestFile);
@@ -45,9 +46,9 @@ img::Manifest ImageReader::readManifest(const fs::path& dir, uint64_t* checksum)
   uint32_t version, len;
   std::memcpy(&version, s.data() + 8, 4);
   std::memcpy(&len, s.data() + 12, 4);
-  if (version != image::kFormatVersion)
-    fail("image {}: format version {} is not supported (this cryo reads version {})",
-         dir.string(), version, image::kFormatVersion);
+  if (version < image::kOldestFormatVersion || version > image::kFormatVersion)
+    fail("image {}: format version {} is not supported (this cryo reads versions {} to {})",
+         dir.string(), version, image::kOldestFormatVersion, image::kFormatVersion);
   if (s.size() < image::kManifestHeader + len + 8)
     fail("image {}: manifest truncated ({} bytes, expected {})", dir.string(), s.size(),
          image::kManifestHeader + len + 8);
@@ -65,11 +66,12 @@ img::Manifest ImageReader::readManifest(const fs::path& dir, uint64_t* checksum)
   if (!m.ParseFromArray(s.data() + image::kManifestHeader, static_cast<int>(len)))
     fail("image {}: manifest cannot be parsed", dir.string());
   if (checksum) *checksum = Checksum::of(s.data(), s.size());
+  if (formatVersion) *formatVersion = version;
   return m;
 }
 
 ImageReader::ImageReader(const fs::path& dir) : dir_(dir) {
-  manifest_ = readManifest(dir, &manifestChecksum_);
+  manifest_ = readManifest(dir, &manifestChecksum_, &formatVersion_);
 
   const img::FileDigest& td = digestFor(manifest_, image::kTreeFile, dir);
   fs::path tp = dir / std::string(image::kTreeFile);

@@ -92,6 +92,12 @@ ImageWriter::~ImageWriter() {
   if (ec) spdlog::warn("could not remove {}: {}", tmp_.string(), ec.message());
 }
 
+uint32_t ImageWriter::formatVersionFor(const img::Tree& tree) {
+  for (const auto& p : tree.processes())
+    if (p.posix_timers_size() > 0) return 2;
+  return image::kOldestFormatVersion;
+}
+
 void ImageWriter::commit(const img::Tree& tree, img::Manifest& manifest) {
   std::string treeBytes;
   if (!tree.SerializeToString(&treeBytes)) fail("cannot serialise the process tree");
@@ -116,7 +122,7 @@ void ImageWriter::commit(const img::Tree& tree, img::Manifest& manifest) {
   std::string payload;
   if (!manifest.SerializeToString(&payload)) fail("cannot serialise the manifest");
   std::string file(image::kMagic, sizeof image::kMagic);
-  uint32_t version = image::kFormatVersion;
+  uint32_t version = formatVersionFor(tree);
   uint32_t len = static_cast<uint32_t>(payload.size());
   file.append(reinterpret_cast<const char*>(&version), 4);
   file.append(reinterpret_cast<const char*>(&len), 4);

@@ -28,6 +28,8 @@ class ImageWriter {
   void commit(const img::Tree& tree, img::Manifest& manifest);
 
   static std::string newImageId();
+  // The oldest format version that holds everything in `tree` (see ImageFormat.h).
+  static uint32_t formatVersionFor(const img::Tree& tree);
 
  private:
   std::filesystem::path dir_;

@@ -1,5 +1,6 @@
-// FilesRestorer: reopens every open file description of the process and installs it at the
-// saved fd numbers with the saved offsets and flags; recreates pipes with their buffered bytes.
+// FilesRestorer: rebuilds every open file description of the process with the fd restorer of
+// its kind (FdRestorerRegistry) and installs it at the saved fd numbers with the saved
+// close-on-exec bits; then lets each kind finish (epoll interest lists need every fd).
 #pragma once
 
 #include "restore/Restorer.h"

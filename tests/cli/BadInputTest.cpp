@@ -1,4 +1,4 @@
-// BadInputTest: cryo refuses damaged or impossible input (missing pid, corrupt, truncated or foreign-version images, a pid in use) with a clear message and leaves no process behind.
+// BadInputTest: cryo refuses damaged or impossible input (missing pid, corrupt, truncated or foreign-version images, a pid in use, a kind of fd it cannot checkpoint) with a clear message and leaves no process behind.
 #include <signal.h>
 #include <unistd.h>
 
@@ -150,6 +150,36 @@ TEST_F(BadInput, restore_fails_while_pid_is_in_use_and_original_is_unharmed) {
   expectFailure(r, {pidRe.c_str(), "in use|held|taken|exists|busy|already|occupied"});
   EXPECT_EQ(strayChildren({ref.pid, run.pid}), std::set<pid_t>{}) << "processes left behind";
 
+  ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
+  expectMatchesReference(p, ref, run, st);
+}
+
+TEST_F(BadInput, dump_refuses_an_inotify_fd_naming_it_and_the_task_runs_on_unharmed) {
+  const TargetProgram& p = TargetProgram::byName("inotify_watch");
+  TargetRun ref, run;
+  ASSERT_NO_FATAL_FAILURE(startPair(p, ref, run));
+  delay_.sleepFractionOf(p.nominalRunTime(), 0.2, 0.5, "run before the dump");
+  fs::path images = tmp_ / "img";
+  CommandResult d = CryoCli::dump(run.pid, images, false);
+  expectFailure(d, {"\\bfd 7\\b", "inotify", "not supported"});
+  EXPECT_FALSE(fs::exists(images)) << "a refused dump created " << images;
+  EXPECT_EQ(unexpectedEntries(tmp_.path(), {"ref", "run"}), std::set<std::string>{})
+      << "a refused dump left files behind";
+  EXPECT_FALSE(ProcessControl::isGone(run.pid)) << "the task died with the refused dump";
+  ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
+  expectMatchesReference(p, ref, run, st);
+}
+
+TEST_F(BadInput, dump_refuses_an_epoll_watching_a_closed_fd_and_the_task_runs_on_unharmed) {
+  const TargetProgram& p = TargetProgram::byName("epoll_stale");
+  TargetRun ref, run;
+  ASSERT_NO_FATAL_FAILURE(startPair(p, ref, run));
+  delay_.sleepFractionOf(p.nominalRunTime(), 0.2, 0.5, "run before the dump");
+  fs::path images = tmp_ / "img";
+  CommandResult d = CryoCli::dump(run.pid, images, true);
+  expectFailure(d, {"\\bfd 8\\b", "epoll", "\\bfd 5\\b", "closed"});
+  EXPECT_FALSE(fs::exists(images)) << "a refused dump created " << images;
+  EXPECT_FALSE(ProcessControl::isGone(run.pid)) << "the task died with the refused dump";
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(p, ref, run, st);
 }

@@ -30,6 +30,12 @@ CommandResult CryoCli::restore(const std::filesystem::path& images, const std::s
                             faultEnv(fault), kTimeout);
 }
 
+CommandResult CryoCli::restoreWithEnv(const std::filesystem::path& images,
+                                      const std::map<std::string, std::string>& env) {
+  return CommandRunner::run({binary().string(), "restore", "--images", images.string()}, env,
+                            kTimeout);
+}
+
 CommandResult CryoCli::show(const std::filesystem::path& images, bool json) {
   std::vector<std::string> argv = {binary().string(), "show", "--images", images.string()};
   if (json) argv.push_back("--json");

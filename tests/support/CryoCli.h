@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,9 @@ class CryoCli {
   static CommandResult dump(pid_t pid, const std::filesystem::path& images, bool leaveRunning,
                             const std::string& fault = "");
   static CommandResult restore(const std::filesystem::path& images, const std::string& fault = "");
+  // `cryo restore` with these environment variables added (CRYO_LOG, CRYO_TIMER_IDS, ...).
+  static CommandResult restoreWithEnv(const std::filesystem::path& images,
+                                      const std::map<std::string, std::string>& env);
   static CommandResult show(const std::filesystem::path& images, bool json);
 
   // The pid `cryo restore` printed as the last line of its stdout.

@@ -52,6 +52,10 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("threads", Kind::Native, milliseconds(1800), 7, {}, {}),
       TargetProgram("static_compute", Kind::Native, milliseconds(1850), 1, {}, {}),
       TargetProgram("py_compute", Kind::SystemPython, milliseconds(1800), 1, {}, {}),
+      TargetProgram("anon_fds", Kind::Native, milliseconds(1620), 1, {}, {}),
+      TargetProgram("posix_timers", Kind::Native, milliseconds(1800), 2, {}, {}),
+      TargetProgram("inotify_watch", Kind::Native, milliseconds(1760), 1, {}, {}),
+      TargetProgram("epoll_stale", Kind::Native, milliseconds(1760), 1, {}, {}),
   };
   return programs;
 }

@@ -1,0 +1,57 @@
+// PipeFdDumper: anonymous pipe ends ("pipe:[N]"): with both ends in the task, the pipe with
+// its buffered bytes; a standard stream whose other end is outside the task, as INHERITED.
+#include "dump/fds/PipeFdDumper.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "common/Error.h"
+#include "dump/DumpContext.h"
+
+namespace cryo {
+
+bool PipeFdDumper::claims(const OpenFd& f) const { return f.link.rfind("pipe:[", 0) == 0; }
+
+std::string PipeFdDumper::bufferedBytes(DumpContext& ctx, int fd, int pipeSize) {
+  UniqueFd src = ctx.takeFd(fd);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) failErrno("pipe2");
+  UniqueFd r(p[0]), w(p[1]);
+  if (pipeSize > 0) ::fcntl(w.get(), F_SETPIPE_SZ, pipeSize);
+  std::string out;
+  ssize_t n = ::tee(src.get(), w.get(), INT32_MAX, SPLICE_F_NONBLOCK);
+  if (n < 0 && errno != EAGAIN)
+    failErrno("pid {}: cannot copy the bytes buffered in fd {}", ctx.pid(), fd);
+  char buf[65536];
+  for (;;) {
+    ssize_t k = ::read(r.get(), buf, sizeof buf);
+    if (k <= 0) break;
+    out.append(buf, static_cast<size_t>(k));
+  }
+  return out;
+}
+
+void PipeFdDumper::dump(DumpContext& ctx, const FdTable& table, const OpenFd& f,
+                        img::FileDescription& d) {
+  bool both = table.hasPipeReader(f.st.st_ino) && table.hasPipeWriter(f.st.st_ino);
+  if (!both) {
+    if (!f.isStdio())
+      fail("pid {}: fd {} ({}): pipes whose other end is outside the task are not supported yet",
+           ctx.pid(), f.fd, f.link);
+    d.set_kind(img::FileDescription::INHERITED);
+    d.set_inherited_fd(f.fd);
+    return;
+  }
+  d.set_kind(img::FileDescription::PIPE);
+  d.set_pipe_ino(f.st.st_ino);
+  UniqueFd copy = ctx.takeFd(f.fd);
+  int size = ::fcntl(copy.get(), F_GETPIPE_SZ);
+  d.set_pipe_size(size > 0 ? static_cast<uint32_t>(size) : 0);
+  uint32_t acc = f.flags & O_ACCMODE;
+  if ((acc == O_RDONLY || acc == O_RDWR) && dataTaken_.insert(f.st.st_ino).second)
+    d.set_pipe_data(bufferedBytes(ctx, f.fd, size));
+}
+
+}  // namespace cryo

@@ -1,0 +1,27 @@
+// PipeFdDumper: anonymous pipe ends ("pipe:[N]"): with both ends in the task, the pipe with
+// its buffered bytes; a standard stream whose other end is outside the task, as INHERITED.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "dump/fds/FdDumper.h"
+
+namespace cryo {
+
+class PipeFdDumper : public FdDumper {
+ public:
+  std::string_view name() const override { return "pipe"; }
+  bool claims(const OpenFd& f) const override;
+  void dump(DumpContext& ctx, const FdTable& table, const OpenFd& f,
+            img::FileDescription& d) override;
+
+  // The bytes buffered in the pipe (or FIFO) of the task's fd `fd`, read without consuming
+  // them (tee into a pipe of cryo's own).
+  static std::string bufferedBytes(DumpContext& ctx, int fd, int pipeSize);
+
+ private:
+  std::set<uint64_t> dataTaken_;  // pipe inodes whose bytes are stored (with one read end)
+};
+
+}  // namespace cryo

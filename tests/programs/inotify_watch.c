@@ -1,0 +1,29 @@
+/* inotify_watch: holds an inotify instance at fd 7 (a kind of fd cryo refuses) while it counts steps, so that a refused dump can be seen to leave it running unharmed. */
+#define _GNU_SOURCE
+#include <sys/inotify.h>
+
+#include "prog_common.h"
+
+#define STEPS 16
+#define STEP_MS 110
+#define WATCH_FD 7
+
+int main(void) {
+  int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (in < 0) prog_die("inotify_init1");
+  if (dup2(in, WATCH_FD) != WATCH_FD) prog_die("dup2");
+  close(in);
+  /* A watch that never fires: the root directory is never deleted. */
+  if (inotify_add_watch(WATCH_FD, "/", IN_DELETE_SELF) < 0) prog_die("inotify_add_watch");
+  prog_say("inotify_watch: watching / at fd %d\n", WATCH_FD);
+  uint64_t sum = PROG_HASH_SEED;
+  for (int step = 0; step < STEPS; step++) {
+    prog_sleep_ms(STEP_MS);
+    char buf[4096];
+    ssize_t r = read(WATCH_FD, buf, sizeof buf);
+    prog_say("step %2d inotify events: %s\n", step, r < 0 && errno == EAGAIN ? "none" : "some");
+    sum = prog_hash_bytes(sum, &step, sizeof step);
+  }
+  prog_say("inotify_watch: final checksum %016llx\n", (unsigned long long)sum);
+  return 0;
+}
