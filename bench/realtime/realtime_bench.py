@@ -24,6 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
+UAPI = os.path.join(REPO, 'src', 'common', 'KernelUapi.h')  # the definitions scan_cost needs
 PR_SET_CHILD_SUBREAPER = 36
 PROGRAMS = ('steady_writer', 'scan_cost')
 
@@ -58,7 +59,7 @@ def find_programs(bin_dir, cryo, tmp):
             if not os.access(exe, os.X_OK):
                 return False
             src = os.path.join(HERE, name + '.c')
-            newest = max(os.path.getmtime(src), os.path.getmtime(os.path.join(HERE, 'uapi_compat.h')))
+            newest = max(os.path.getmtime(src), os.path.getmtime(UAPI))
             if os.path.getmtime(exe) < newest:
                 log('note: %s is older than its source; not using it' % exe)
                 return False
@@ -78,7 +79,8 @@ def find_programs(bin_dir, cryo, tmp):
     os.makedirs(out, exist_ok=True)
     cc = os.environ.get('CC', 'cc')
     for name in PROGRAMS:
-        cmd = [cc, '-O2', '-Wall', '-o', os.path.join(out, name), os.path.join(HERE, name + '.c')]
+        cmd = [cc, '-O2', '-Wall', '-I', os.path.join(REPO, 'src'), '-o', os.path.join(out, name),
+               os.path.join(HERE, name + '.c')]
         log('building: ' + ' '.join(cmd))
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "uapi_compat.h"
+#include "common/KernelUapi.h"
 
 #define PAGE 4096u
 

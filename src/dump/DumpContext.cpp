@@ -2,6 +2,8 @@
 // its memory, injected syscalls per thread, a scratch area, the page store, fds via pidfd.
 #include "dump/DumpContext.h"
 
+#include <algorithm>
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +38,31 @@ DumpContext::DumpContext(ProcessFreezer& freezer, const DumpOptions& opts)
     : freezer_(freezer), opts_(opts), mem_(freezer.pid()) {
   maps_ = opts.mapsHint.empty() ? ProcFs::maps(pid(), true)
                                 : ProcFs::mapsWithFlagsFrom(pid(), opts.mapsHint);
+  if (opts.keptArea && opts.keptArea->addr) {
+    // The kept area is cryo's, not the task's: left out of everything the dump sees. It is
+    // reused only if it is still there as cryo left it (an exec replaces the address space).
+    const InjectionArea& a = *opts.keptArea;
+    size_t found = 0;
+    bool intact = true;
+    auto inside = [&](const MapsEntry& m) { return m.start >= a.addr && m.end <= a.addr + a.size; };
+    for (const MapsEntry& m : maps_) {
+      if (!inside(m)) continue;
+      ++found;
+      bool code = m.start == a.addr;
+      if (!m.shared || m.exec != code || m.write == code) intact = false;
+    }
+    intact = intact && found == 2;
+    if (intact)
+      maps_.erase(std::remove_if(maps_.begin(), maps_.end(), inside), maps_.end());
+    if (intact && a.slots >= freezer_.threads().size()) {
+      reuse_ = a;
+    } else {
+      spdlog::debug("pid {}: the kept injection area at {:#x} is gone or too small: new one",
+                    pid(), a.addr);
+      if (intact) staleArea_ = a;  // too small for the threads: removed once a new one exists
+      opts_.keptArea->addr = 0;
+    }
+  }
   site_ = RemoteSyscalls::findSyscallSiteInVdso(pid(), maps_);
   if (site_ == 0)
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());
@@ -51,24 +78,50 @@ DumpContext::~DumpContext() {
 }
 
 void DumpContext::createArea() {
-  // Plain injection through the vdso just long enough to map the area; from then on every
-  // injected call is crash-safe (GuardCode.S): if cryo dies, each thread puts itself back.
-  Tracee& leader = freezer_.leader();
-  auto rs = std::make_unique<RemoteSyscalls>(leader, site_);
   const uint64_t page = 4096;
-  uint64_t slotBytes = (freezer_.threads().size() * Registers::kGuardSlotSize + page - 1) & ~(page - 1);
-  areaSize_ = page + slotBytes + 64 * 1024;
-  area_ = rs->check("mmap of the injection area", SYS_mmap, 0, areaSize_, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, static_cast<uint64_t>(-1), 0);
-  std::vector<uint8_t> code = Registers::guardCode();
-  mem_.write(area_, code.data(), code.size());
-  rs->check("mprotect of the guard code", SYS_mprotect, area_, page, PROT_READ | PROT_EXEC);
-  slots_ = area_ + page;
+  Tracee& leader = freezer_.leader();
+  std::unique_ptr<RemoteSyscalls> rs;
+  if (reuse_.addr) {
+    // Crash-safe from the first call: the guard code is already in the task.
+    area_ = reuse_.addr;
+    areaSize_ = reuse_.size;
+    slots_ = area_ + page;
+  } else {
+    // Plain injection through the vdso just long enough to map the area; from then on every
+    // injected call is crash-safe (GuardCode.S): if cryo dies, each thread puts itself back.
+    rs = std::make_unique<RemoteSyscalls>(leader, site_);
+    size_t slots = freezer_.threads().size();
+    if (opts_.keptArea) slots = std::max<size_t>(2 * slots, 64);  // room for new threads
+    uint64_t slotBytes = (slots * Registers::kGuardSlotSize + page - 1) & ~(page - 1);
+    areaSize_ = page + slotBytes + kScratchBytes;
+    // A kept area is shared memory: it never merges with a mapping of the task's.
+    uint64_t flags = (opts_.keptArea ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+    area_ = rs->check("mmap of the injection area", SYS_mmap, 0, areaSize_, PROT_READ | PROT_WRITE,
+                      flags, static_cast<uint64_t>(-1), 0);
+    std::vector<uint8_t> code = Registers::guardCode();
+    mem_.write(area_, code.data(), code.size());
+    rs->check("mprotect of the guard code", SYS_mprotect, area_, page, PROT_READ | PROT_EXEC);
+    slots_ = area_ + page;
+    if (opts_.keptArea) *opts_.keptArea = InjectionArea{area_, areaSize_, slots};
+  }
   size_t i = 0;
   for (auto& t : freezer_.threads()) slotOf_[t->tid()] = slots_ + (i++) * Registers::kGuardSlotSize;
-  rs->enableGuard(InjectionGuard{area_, slotOf_[pid()], &mem_});
-  scratch_ = std::make_unique<RemoteScratch>(mem_, slots_ + slotBytes, 64 * 1024);
+  if (rs)
+    rs->enableGuard(InjectionGuard{area_, slotOf_[pid()], &mem_});
+  else
+    rs = std::make_unique<RemoteSyscalls>(leader, InjectionGuard{area_, slotOf_[pid()], &mem_});
+  scratch_ = std::make_unique<RemoteScratch>(mem_, area_ + areaSize_ - kScratchBytes, kScratchBytes);
   syscalls_.emplace(pid(), std::move(rs));
+  if (opts_.keptArea && !reuse_.addr) {
+    // Children the task forks do not inherit it.
+    long r = syscalls_.at(pid())->call(SYS_madvise, area_, areaSize_, MADV_DONTFORK);
+    if (r < 0) spdlog::debug("pid {}: madvise(MADV_DONTFORK) of the injection area: {}", pid(), strerror(-r));
+  }
+  if (staleArea_.addr) {
+    long r = syscalls_.at(pid())->call(SYS_munmap, staleArea_.addr, staleArea_.size);
+    if (r < 0) spdlog::warn("pid {}: could not remove the old injection area: {}", pid(), strerror(-r));
+    staleArea_ = InjectionArea{};
+  }
 }
 
 RemoteSyscalls& DumpContext::syscalls(pid_t tid) {
@@ -97,6 +150,12 @@ UniqueFd DumpContext::takeFd(int fd) {
 void DumpContext::finish() {
   scratch_.reset();
   if (!area_) return;
+  if (opts_.keptArea) {
+    // The area stays for the next checkpoint: every thread gets its registers and mask back.
+    syscalls_.clear();
+    area_ = 0;
+    return;
+  }
   // Other threads first (registers and masks put back), then the leader removes the area
   // through the vdso and is put back too.
   auto leader = std::move(syscalls_.at(pid()));

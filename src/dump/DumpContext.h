@@ -28,6 +28,17 @@ namespace cryo {
 
 class PageSelection;
 
+// The injection area (guard code, per-thread slots, scratch) left mapped in a task from one
+// checkpoint to the next by a caller that follows the task (cryo run): mapping and removing it
+// are the only injected calls that are not crash-safe, so they then happen once per task. The
+// area is never part of an image.
+struct InjectionArea {
+  uint64_t addr = 0;
+  uint64_t size = 0;
+  size_t slots = 0;  // thread slots it has room for
+  bool contains(uint64_t a) const { return addr && a >= addr && a < addr + size; }
+};
+
 struct DumpOptions {
   bool leaveRunning = false;
   // Incremental: the parent image and what selects the changed pages (both or neither).
@@ -42,6 +53,9 @@ struct DumpOptions {
   // those the final freeze did not copy again. With it, `selection` must report the ranges
   // to copy while frozen even for a full checkpoint.
   const class PrecopyCache* precopied = nullptr;
+  // Keep the injection area mapped for the next checkpoint, reusing the one recorded here
+  // (updated when a new one is made). Null: mapped and removed within this freeze.
+  InjectionArea* keptArea = nullptr;
   // Figures of the work done before the dump's own freeze, recorded in the manifest.
   std::string mode = "stop";
   uint32_t precopyRounds = 0;
@@ -108,6 +122,9 @@ class DumpContext {
   std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;
   // The injection area in the task: guard code page, one guard slot per thread, scratch data.
   uint64_t area_ = 0, areaSize_ = 0, slots_ = 0;
+  InjectionArea reuse_;         // the kept area, found intact: used instead of a new one
+  InjectionArea staleArea_;     // a kept area too small for the threads: removed
+  static constexpr uint64_t kScratchBytes = 64 * 1024;
   std::map<pid_t, uint64_t> slotOf_;
   std::unique_ptr<RemoteScratch> scratch_;
   std::unique_ptr<PidFd> pidfd_;

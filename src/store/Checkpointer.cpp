@@ -158,6 +158,7 @@ CheckpointInfo Checkpointer::stopAndCopy() {
   std::filesystem::path dir = store_.nextPath();
   DumpOptions o;
   o.leaveRunning = true;
+  o.keptArea = &area_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
   info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
   std::unique_ptr<Selection> sel;
@@ -178,6 +179,7 @@ CheckpointInfo Checkpointer::stopAndCopy() {
 uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   DumpOptions o;
   o.mapsHint = hint;
+  o.keptArea = &area_;
   ProcessFreezer freezer(pid_);
   auto frozenAt = freezer.frozenAt();
   {
@@ -206,18 +208,19 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   cache.clear();
   DumpOptions o;
   o.leaveRunning = true;
+  o.keptArea = &area_;
   o.mode = "precopy";
   o.trackerName = trackerName_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
   o.startedAt = started;
   if (!incremental) {
     // Stop briefly to start tracking writes, then copy all memory while the task runs.
-    LiveTarget before(pid_);
-    uint64_t stop = armStop(before.maps());
+    LiveTarget before(pid_, {}, {area_.addr, area_.addr + area_.size});
+    uint64_t stop = armStop(before.allMaps());
     o.earlierFreezeUs = o.maxStopUsEarlier = stop;
     o.earlierStops = 1;
     auto t = Clock::now();
-    LiveTarget now(pid_);
+    LiveTarget now(pid_, {}, {area_.addr, area_.addr + area_.size});
     uint64_t n = cache.copy(pagesHoldingData(pid_, now.maps()));
     o.precopyCopyUs += usSince(t);
     o.precopyPages += n;
@@ -233,11 +236,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     try {
       // The listing of the previous round (or checkpoint) spares reading smaps, which walks
       // every page table, while the layout stays the same.
-      LiveTarget target(pid_, lastMaps_);
+      LiveTarget target(pid_, lastMaps_, {area_.addr, area_.addr + area_.size});
       uint64_t gen = tracker_->flagsGeneration();
       written = tracker_->collect(target);
       // The listing stays exact unless the collect registered something.
-      if (tracker_->flagsGeneration() == gen) o.mapsHint = target.maps();
+      if (tracker_->flagsGeneration() == gen) o.mapsHint = target.allMaps();
       else o.mapsHint.clear();
       lastMaps_ = o.mapsHint;
     } catch (const Error& e) {

@@ -83,6 +83,7 @@ class Checkpointer {
   // Copies made while the task runs; its memory is kept from one checkpoint to the next.
   std::unique_ptr<PrecopyCache> cache_;
   std::vector<MapsEntry> lastMaps_;  // the last smaps-exact listing of the task's mappings
+  InjectionArea area_;               // kept in the task between checkpoints
 };
 
 }  // namespace cryo

@@ -6,12 +6,17 @@
 
 namespace cryo {
 
-LiveTarget::LiveTarget(pid_t pid) : pid_(pid), maps_(ProcFs::maps(pid, true)), memory_(pid) {}
+LiveTarget::LiveTarget(pid_t pid)
+    : pid_(pid), all_(ProcFs::maps(pid, true)), maps_(all_), memory_(pid) {}
 
-LiveTarget::LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint)
+LiveTarget::LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint,
+                       std::pair<uint64_t, uint64_t> exclude)
     : pid_(pid),
-      maps_(hint.empty() ? ProcFs::maps(pid, true) : ProcFs::mapsWithFlagsFrom(pid, hint)),
-      memory_(pid) {}
+      all_(hint.empty() ? ProcFs::maps(pid, true) : ProcFs::mapsWithFlagsFrom(pid, hint)),
+      memory_(pid) {
+  for (const MapsEntry& m : all_)
+    if (!(m.start >= exclude.first && m.end <= exclude.second)) maps_.push_back(m);
+}
 
 RemoteSyscalls& LiveTarget::syscalls() {
   fail("pid {}: a running task cannot execute injected syscalls (the tracker needs it frozen)",

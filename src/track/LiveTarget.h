@@ -3,6 +3,7 @@
 // is reachable, but nothing can be injected into it.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "inject/RemoteMemory.h"
@@ -15,12 +16,16 @@ class LiveTarget : public TrackTarget {
   explicit LiveTarget(pid_t pid);
   // With an earlier smaps listing: the cheap maps listing, VmFlags taken from `hint` for the
   // mappings that did not change (see ProcFs::mapsWithFlagsFrom).
-  LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint);
+  // `exclude` ([start, end), may be empty): cryo's own mappings in the task, kept out of maps().
+  LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint,
+             std::pair<uint64_t, uint64_t> exclude = {0, 0});
 
   pid_t pid() const override { return pid_; }
   // The mappings as smaps shows them when the target was made (the task may change them
   // at any moment; a tracker copes with ranges that went away or were replaced).
   const std::vector<MapsEntry>& maps() override { return maps_; }
+  // Every mapping, cryo's own included (an exact listing to reuse as a hint).
+  const std::vector<MapsEntry>& allMaps() const { return all_; }
   // A running task cannot execute injected syscalls: these throw.
   RemoteSyscalls& syscalls() override;
   RemoteScratch& scratch() override;
@@ -28,7 +33,7 @@ class LiveTarget : public TrackTarget {
 
  private:
   pid_t pid_;
-  std::vector<MapsEntry> maps_;
+  std::vector<MapsEntry> all_, maps_;
   RemoteMemory memory_;
 };
 

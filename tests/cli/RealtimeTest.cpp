@@ -258,7 +258,7 @@ TEST_F(FreezeVolume, freeze_does_not_grow_with_dirty_volume_in_precopy_mode) {
   auto measure = [&](const std::string& percent) {
     Figures f;
     auto store = tmp_ / ("store-" + percent);
-    runToEnd(cryoRun(store, how, {}, {programPath("dirty_volume"), percent, "30", "256"}),
+    runToEnd(cryoRun(store, how, {}, {programPath("dirty_volume"), percent, "60", "256"}),
              "dirty-" + percent);
     nlohmann::json list = listStore(store);
     std::vector<uint64_t> freeze, pages, finals, rounds;
@@ -283,8 +283,9 @@ TEST_F(FreezeVolume, freeze_does_not_grow_with_dirty_volume_in_precopy_mode) {
   };
   Figures high = measure("10");
   Figures low = measure("0.1");
-  ASSERT_GE(high.n, 10u);
-  ASSERT_GE(low.n, 10u);
+  // Enough checkpoints for a median (a slow machine, or a sanitizer build, takes fewer).
+  ASSERT_GE(high.n, 6u);
+  ASSERT_GE(low.n, 6u);
   double freezeRatio = static_cast<double>(high.freezeP50) /
                        static_cast<double>(std::max<uint64_t>(low.freezeP50, 1));
   double pagesRatio = static_cast<double>(high.pagesP50) /
