@@ -76,12 +76,7 @@ DirtySet HashTracker::sweep(TrackTarget& target, bool report) {
     if (report) dirty.add(DirtySet{{m.start, m.end}}.subtract(tracked_));  // not followed before
     pm.read(m.start, m.end, [&](uint64_t addr, const uint64_t* e, size_t n) {
       for (size_t i = 0; i < n; ++i) {
-        uint64_t v = e[i];
-        bool present = v & Pagemap::kPresent, swapped = v & Pagemap::kSwapped;
-        bool data = kind == MappingKind::kPrivateAnon
-                        ? swapped || (present && !(zeroPfn && (v & Pagemap::kPfnMask) == zeroPfn))
-                        : swapped || (present && !(v & Pagemap::kFileOrShared));
-        if (!data) continue;
+        if (!Pagemap::holdsData(e[i], kind, zeroPfn)) continue;
         pending.push_back(addr + i * page);
         if (pending.size() == kBatchPages) hashPages(mem, pending, now);
       }

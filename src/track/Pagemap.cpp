@@ -2,6 +2,7 @@
 // the PAGEMAP_SCAN ioctl (Linux 6.7), which returns ranges of pages by category and can
 // write-protect (userfaultfd-wp) the pages it reports in the same walk.
 #include "track/Pagemap.h"
+#include "track/KernelFeatures.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -46,6 +47,13 @@ void Pagemap::read(uint64_t start, uint64_t end,
     fn(a, entries_.data(), n);
     a += n * page;
   }
+}
+
+bool Pagemap::holdsData(uint64_t e, MappingKind kind, uint64_t zeroPfn) {
+  if (e & kPresent)
+    return kind == MappingKind::kPrivateAnon ? !(zeroPfn && (e & kPfnMask) == zeroPfn)
+                                             : !(e & kFileOrShared);
+  return (e & kSwapped) && !KernelFeatures::get().isUffdWpMarker(e);
 }
 
 void Pagemap::entries(uint64_t start, uint64_t end, std::vector<uint64_t>& out) {

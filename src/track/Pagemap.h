@@ -11,6 +11,7 @@
 
 #include "common/KernelCompat.h"
 #include "common/UniqueFd.h"
+#include "track/MappingPolicy.h"
 
 namespace cryo {
 
@@ -23,6 +24,12 @@ class Pagemap {
   static constexpr uint64_t kExclusive = 1ULL << 56;
   static constexpr uint64_t kSoftDirty = 1ULL << 55;
   static constexpr uint64_t kPfnMask = (1ULL << 55) - 1;
+
+  // Whether a page with pagemap entry `e` in a mapping of `kind` holds data a checkpoint stores:
+  // in anonymous memory a present page but the shared zero page (`zeroPfn`, 0 if unknown), in
+  // a private file mapping a present private copy (not the file's page-cache page); in both a
+  // swapped-out page, but not a write-protect marker of dirty-page tracking.
+  static bool holdsData(uint64_t e, MappingKind kind, uint64_t zeroPfn);
 
   explicit Pagemap(pid_t pid);  // throws if /proc/PID/pagemap cannot be opened
   pid_t pid() const { return pid_; }

@@ -61,11 +61,7 @@ DirtySet SoftDirtyTracker::sweep(TrackTarget& target, bool report) {
     pm.read(m.start, m.end, [&](uint64_t addr, const uint64_t* e, size_t n) {
       for (size_t i = 0; i < n; ++i) {
         uint64_t a = addr + i * page, v = e[i];
-        bool present = v & Pagemap::kPresent, swapped = v & Pagemap::kSwapped;
-        bool data = kind == MappingKind::kPrivateAnon
-                        ? swapped || (present && !(zeroPfn && (v & Pagemap::kPfnMask) == zeroPfn))
-                        : present && !(v & Pagemap::kFileOrShared);
-        if (data) populated.add(a, a + page);
+        if (Pagemap::holdsData(v, kind, zeroPfn)) populated.add(a, a + page);
         if (report && (v & Pagemap::kSoftDirty)) dirty.add(a, a + page);
       }
     });
