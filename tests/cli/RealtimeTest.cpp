@@ -378,6 +378,41 @@ TEST_F(PrecopyRefused, precopy_is_refused_with_a_tracker_that_cannot_collect_whi
   }
 }
 
+// ---------------------------------------------------------------- --cpu and --nice
+
+class CpuPlacement : public RealtimeBase {};
+
+// cryo run --cpu 0 --nice 7 runs cryo's own threads there, but the task it starts gets back the
+// CPUs and priority cryo had: what the task reports of itself equals an uninterrupted run's.
+TEST_F(CpuPlacement, task_keeps_the_cpus_and_priority_cryo_had_before_cpu_and_nice) {
+  const std::vector<std::string> task = {
+      "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status; cut -d' ' -f19 /proc/self/stat"};
+  auto ref = tmp_ / "ref.txt";
+  ASSERT_TRUE(ProcessControl::waitForExit(ProcessControl::spawnTarget(task, ref), kWait).exitedWith(0));
+  std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store",
+                                   (tmp_ / "store").string(), "--every", "1s", "--tracker", "none",
+                                   "--cpu", "0", "--nice", "7", "--"};
+  argv.insert(argv.end(), task.begin(), task.end());
+  runToEnd(argv, "placed");
+  EXPECT_TRUE(OutputCompare::sameContents(ref, tmp_ / "placed.out"));
+}
+
+// A CPU that does not exist is refused before anything starts: no task output, no checkpoint.
+TEST_F(CpuPlacement, unknown_cpu_is_refused_before_the_task_starts) {
+  auto out = tmp_ / "out.txt";
+  auto err = tmp_ / "err.txt";
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      withStderrTo(err, {CryoCli::binary().string(), "run", "--store", (tmp_ / "store").string(),
+                         "--cpu", "4095", "--", "/bin/echo", "started"}),
+      out);
+  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
+  EXPECT_TRUE(st.exitedWith(1)) << st.describe();
+  std::string text = OutputCompare::readFile(err);
+  EXPECT_NE(text.find("CPU 4095 does not exist"), std::string::npos) << text;
+  EXPECT_EQ(OutputCompare::readFile(out).find("started"), std::string::npos);
+  EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
+}
+
 }  // namespace
 
 }  // namespace cryo::test
