@@ -169,6 +169,7 @@ ProcStat ProcFs::stat(pid_t pid) {
   s.argEnd = field(49);
   s.envStart = field(50);
   s.envEnd = field(51);
+  s.exitCode = static_cast<int>(field(52));
   return s;
 }
 
@@ -219,14 +220,39 @@ std::map<std::string, std::string> ProcFs::fdInfo(pid_t pid, int fd) {
 
 std::vector<pid_t> ProcFs::children(pid_t pid) {
   std::vector<pid_t> out;
+  bool listed = false;
   for (pid_t tid : threads(pid)) {
     auto text = tryReadFile(path(pid, "task/" + std::to_string(tid) + "/children"));
     if (!text) continue;
+    listed = true;
     std::istringstream in(*text);
     pid_t c;
     while (in >> c) out.push_back(c);
   }
+  if (!listed)
+    for (const auto& [child, parent] : parents())
+      if (parent == pid) out.push_back(child);
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::map<pid_t, pid_t> ProcFs::parents() {
+  std::map<pid_t, pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) failErrno("cannot list /proc");
+  while (dirent* e = ::readdir(d)) {
+    char* endp = nullptr;
+    long pid = std::strtol(e->d_name, &endp, 10);
+    if (pid <= 0 || *endp) continue;
+    auto text = tryReadFile(fmt::format("/proc/{}/stat", pid));
+    if (!text) continue;  // gone meanwhile
+    size_t close = text->rfind(')');
+    if (close == std::string::npos || close + 4 >= text->size()) continue;
+    // ") S PPID ...": state, then the parent.
+    out[static_cast<pid_t>(pid)] =
+        static_cast<pid_t>(std::strtol(text->c_str() + close + 4, nullptr, 10));
+  }
+  ::closedir(d);
   return out;
 }
 

@@ -35,6 +35,7 @@ struct ProcStat {
   uint64_t startData = 0, endData = 0, startBrk = 0;
   uint64_t argStart = 0, argEnd = 0, envStart = 0, envEnd = 0;
   int exitSignal = 0;
+  int exitCode = 0;  // a zombie's status as wait() reports it (field 52)
   std::string comm;
 };
 
@@ -59,6 +60,9 @@ class ProcFs {
   static std::vector<int> fds(pid_t pid);                         // sorted
   static std::map<std::string, std::string> fdInfo(pid_t pid, int fd);
   static std::vector<pid_t> children(pid_t pid);                  // of all threads
+  // Every process's parent (pid -> ppid), from one pass over /proc: the kernel here may lack
+  // /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN).
+  static std::map<pid_t, pid_t> parents();
   static bool exists(pid_t pid);
   // One line for error messages: "pid 42 (name, state S)" or "pid 42 (zombie of ...)".
   static std::string describe(pid_t pid);

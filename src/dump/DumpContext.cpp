@@ -24,6 +24,14 @@ DumpContext::DumpContext(ProcessFreezer& freezer, PageWriter& pages, BufferPool&
   buffers_ = &buffers;
 }
 
+TreeFdIndex& DumpContext::fdIndex() {
+  if (!fdIndex_) {
+    ownIndex_ = std::make_unique<TreeFdIndex>(std::vector<pid_t>{pid()});
+    fdIndex_ = ownIndex_.get();
+  }
+  return *fdIndex_;
+}
+
 PageWriter& DumpContext::pages() {
   if (!pages_) fail("pid {}: this injection context stores no pages", pid());
   return *pages_;

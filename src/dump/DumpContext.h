@@ -18,6 +18,8 @@
 #include "common/UniqueFd.h"
 #include "dump/PageReader.h"
 #include "dump/PageSelection.h"
+#include "dump/SharedMappings.h"
+#include "dump/fds/TreeFdIndex.h"
 #include "image/PageWriter.h"
 #include "inject/ProcessFreezer.h"
 #include "inject/RemoteMemory.h"
@@ -102,6 +104,13 @@ class DumpContext {
   const std::optional<PageRanges>& changedRanges() const { return changed_; }
   void setChangedRanges(std::optional<PageRanges> r) { changed_ = std::move(r); }
 
+  // The fds of the whole dumped tree (set by the dumper; a lone process gets its own).
+  TreeFdIndex& fdIndex();
+  void setFdIndex(TreeFdIndex* i) { fdIndex_ = i; }
+  // Shared memory objects the tree's earlier processes stored (set by the dumper).
+  SharedMappings& sharedMappings() { return *shared_; }
+  void setSharedMappings(SharedMappings* s) { shared_ = s; }
+
   // Page data still being stored after the copy (see PageReader::finish).
   void setPendingPages(std::unique_ptr<PageReader> r) { pendingPages_ = std::move(r); }
   std::unique_ptr<PageReader> takePendingPages() { return std::move(pendingPages_); }
@@ -130,6 +139,10 @@ class DumpContext {
   std::unique_ptr<PidFd> pidfd_;
   std::optional<PageRanges> changed_;
   std::unique_ptr<PageReader> pendingPages_;
+  TreeFdIndex* fdIndex_ = nullptr;
+  std::unique_ptr<TreeFdIndex> ownIndex_;
+  SharedMappings ownShared_;
+  SharedMappings* shared_ = &ownShared_;
 };
 
 }  // namespace cryo

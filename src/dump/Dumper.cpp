@@ -1,5 +1,6 @@
-// Dumper: takes one checkpoint of a process: freeze, run every collector, thaw or kill, and
-// publish the image atomically. Any failure leaves the process running as it was.
+// Dumper: takes one checkpoint of a process tree (the process and its descendants): freeze,
+// run every collector per process, thaw or kill, and publish the image atomically. Any
+// failure leaves every process running as it was.
 #include "dump/Dumper.h"
 
 #include <sys/utsname.h>
@@ -17,6 +18,9 @@
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
 #include "dump/PrecopyCache.h"
+#include "dump/ProcessTree.h"
+#include "dump/SharedMappings.h"
+#include "dump/fds/TreeFdIndex.h"
 #include "track/DirtySet.h"
 
 namespace cryo {
@@ -30,8 +34,7 @@ uint64_t usSince(Clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
 }
 
-void fillIdentity(pid_t pid, img::Process& p) {
-  ProcStat st = ProcFs::stat(pid);
+void fillIdentity(pid_t pid, const ProcStat& st, img::Process& p) {
   p.set_pid(pid);
   p.set_ppid(st.ppid);
   p.set_pgid(st.pgrp);
@@ -96,30 +99,62 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   ImageWriter writer(dir);  // checks the destination before the task is touched
   img::Tree tree;
   tree.set_root_pid(pid);
-  img::Process& proc = *tree.add_processes();
   // smaps walks every page table (milliseconds for a large task): read it now, while the task
-  // runs; frozen, only the cheap maps listing is read and matched against it.
+  // runs; frozen, only the cheap maps listing is read and matched against it. The same for
+  // the children the task has now.
   if (opts.mapsHint.empty()) opts.mapsHint = ProcFs::maps(pid, true);
+  std::map<pid_t, std::vector<MapsEntry>> childHints;
+  for (pid_t c : ProcessTree::descendants(pid)) {
+    try {
+      childHints[c] = ProcFs::maps(c, true);
+    } catch (const Error&) {
+      // exited meanwhile, or a zombie: the frozen listing decides
+    }
+  }
 
   // Copy buffers, faulted in before the freeze (that is not the task's time): room for all of a
   // full checkpoint's pages when memory allows, so the task runs again once they are copied.
   BufferPool buffers(copyBufferCount(pid, opts), 8 << 20);
   std::unique_ptr<PageReader> pendingPages;
   std::optional<PageRanges> changed;
-  ProcessFreezer freezer(pid);
-  auto frozenAt = freezer.frozenAt();
+  ProcessTree frozen(pid);
+  auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
+  if (opts.precopied && frozen.members().size() > 1)
+    fail("pid {} has child processes: pre-copied checkpoints cover a single process", pid);
   FaultPoint::hit("dump-after-freeze");
-  fillIdentity(pid, proc);
   DumpResult res;
   // Where the frozen time goes, logged once the task runs again (`-v`).
   auto phase = [&](std::string_view what, Clock::time_point since) {
     phases += fmt::format(", {} {}", what, usSince(since));
   };
-  {
+  TreeFdIndex fdIndex(frozen.livePids());
+  SharedMappings shared;
+  for (ProcessTree::Member& member : frozen.members()) {
+    img::Process& proc = *tree.add_processes();
+    fillIdentity(member.pid, member.stat, proc);
+    if (member.zombie()) {
+      proc.set_zombie(true);
+      proc.set_exit_status(member.stat.exitCode);
+      continue;
+    }
+    // The root takes the caller's options; a child is dumped in full detail of its own.
+    DumpOptions own = opts;
+    if (member.pid != pid) {
+      own.mapsHint = childHints[member.pid];
+      own.keptArea = nullptr;
+      own.precopied = nullptr;
+    }
+    if (pendingPages) {
+      pendingPages->finish();  // one process's pages are stored before the next one's copy
+      res.finalPages += pendingPages->pagesCopied();
+      pendingPages.reset();
+    }
     auto t = Clock::now();
-    DumpContext ctx(freezer, writer.pages(), buffers, opts);
+    DumpContext ctx(*member.freezer, writer.pages(), buffers, own);
+    ctx.setFdIndex(&fdIndex);
+    ctx.setSharedMappings(&shared);
     phase("maps", t);
     if (opts.selection) {
       t = Clock::now();
@@ -131,30 +166,32 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
         t = Clock::now();
         c->collect(ctx, proc);
         uint64_t us = usSince(t);
-        if (c->name() == std::string_view("memory")) res.copyUs = us;
+        if (c->name() == std::string_view("memory")) res.copyUs += us;
         phase(c->name(), t);
       } catch (const Error& e) {
-        throw Error(fmt::format("dump of pid {} failed ({} state): {}", pid, c->name(), e.what()));
+        throw Error(fmt::format("dump of pid {} failed ({} state): {}", member.pid, c->name(),
+                                e.what()));
       }
     }
     FaultPoint::hit("dump-after-memory");
     t = Clock::now();
     if (opts.selection) opts.selection->captured(ctx);
     pendingPages = ctx.takePendingPages();
-    changed = ctx.changedRanges();
+    if (member.pid == pid) changed = ctx.changedRanges();
     ctx.finish();
     phase("finish", t);
   }
-  if (pendingPages) res.finalPages = pendingPages->pagesCopied();
+  img::Process& proc = *tree.mutable_processes(0);
+  if (pendingPages) res.finalPages += pendingPages->pagesCopied();
 
   img::Manifest manifest;
   if (opts.leaveRunning) {
     auto t = Clock::now();
-    freezer.thaw();
+    frozen.thaw();
     res.stopUs = usSince(frozenAt);
     phase("thaw", t);
-    spdlog::debug("pid {}: frozen {} us ({} threads): {}", pid, res.stopUs,
-                  freezer.threads().size(), phases);
+    spdlog::debug("pid {}: frozen {} us ({} processes): {}", pid, res.stopUs,
+                  frozen.members().size(), phases);
   }
   if (pendingPages) pendingPages->finish();
   if (opts.precopied) {
@@ -173,8 +210,9 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     spdlog::debug("pid {}: {} pre-copied pages stored", pid, n);
   }
   uint64_t pages = 0;
-  for (const auto& r : proc.pages())
-    if (r.kind() == img::PageRun::DATA) pages += r.nr_pages();
+  for (const auto& p : tree.processes())
+    for (const auto& r : p.pages())
+      if (r.kind() == img::PageRun::DATA) pages += r.nr_pages();
   if (!opts.parent.empty()) {
     uint64_t sum = 0;
     img::Manifest pm = ImageReader::readManifest(opts.parent, &sum);
@@ -216,7 +254,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   auto commitStart = Clock::now();
   writer.commit(tree, manifest);
   spdlog::debug("pid {}: image committed (fsync, rename) in {} us", pid, usSince(commitStart));
-  if (!opts.leaveRunning) freezer.kill();
+  if (!opts.leaveRunning) frozen.kill();
   res.totalUs = usSince(opts.startedAt.value_or(start));
   res.pages = pages;
   res.bytes = writer.pages().bytes();

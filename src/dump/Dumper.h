@@ -1,5 +1,6 @@
-// Dumper: takes one checkpoint of a process: freeze, run every collector, thaw or kill, and
-// publish the image atomically. Any failure leaves the process running as it was.
+// Dumper: takes one checkpoint of a process tree (the process and its descendants): freeze,
+// run every collector per process, thaw or kill, and publish the image atomically. Any
+// failure leaves every process running as it was.
 #pragma once
 
 #include <sys/types.h>

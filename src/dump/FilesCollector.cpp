@@ -10,12 +10,14 @@
 #include "dump/DumpContext.h"
 #include "dump/fds/FdDumperRegistry.h"
 #include "dump/fds/FdTable.h"
+#include "dump/fds/TreeFdIndex.h"
 
 namespace cryo {
 
 void FilesCollector::collect(DumpContext& ctx, img::Process& out) {
   pid_t pid = ctx.pid();
-  FdTable table = FdTable::read(pid);
+  TreeFdIndex& index = ctx.fdIndex();
+  const FdTable& table = index.table(pid);
   auto dumpers = FdDumperRegistry::all();
   std::set<uint32_t> described;
   for (const OpenFd& f : table.fds()) {
@@ -27,6 +29,7 @@ void FilesCollector::collect(DumpContext& ctx, img::Process& out) {
 
     img::FileDescription d;
     d.set_id(f.description);
+    d.set_tree_id(index.treeId(pid, f.description));
     d.set_flags(f.flags);
     d.set_pos(f.pos);
     d.set_description(f.link);
@@ -43,6 +46,9 @@ void FilesCollector::collect(DumpContext& ctx, img::Process& out) {
         fail("pid {}: fd {} ({}): {} descriptors are not supported yet", pid, f.fd, f.link, anon);
       fail("pid {}: fd {} ({}): this kind of descriptor is not supported yet", pid, f.fd, f.link);
     }
+    // A description shared with another process of the tree is described in each (restore
+    // rebuilds it once and passes it on); what must be stored once (a pipe's bytes) is
+    // claimed through the index.
     dumper->dump(ctx, table, f, d);
     *out.add_files() = std::move(d);
   }

@@ -77,10 +77,19 @@ img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
   } else if (p[0] == '[') {
     fail("pid {}: mapping {} is not supported", pid, rangeName(m));
   } else if (m.shared && m.inode != 0 && p.rfind("/dev/zero", 0) == 0) {
-    // A shared anonymous mapping shows as "/dev/zero (deleted)".
+    // A shared anonymous mapping shows as "/dev/zero (deleted)"; its inode names the object
+    // that other processes of the tree may share.
     v.set_kind(img::Vma::ANON);
+    v.set_shmem_id(m.inode);
+    v.set_pgoff(m.offset);
   } else if (p.rfind("/memfd:", 0) == 0) {
-    fail("pid {}: mapping {}: memfd mappings are not supported yet", pid, rangeName(m));
+    // Shared memfd memory: a shared memory object like the above, recreated under its name.
+    if (!m.shared)
+      fail("pid {}: mapping {}: private memfd mappings are not supported yet", pid, rangeName(m));
+    v.set_kind(img::Vma::ANON);
+    v.set_path(p);
+    v.set_shmem_id(m.inode);
+    v.set_pgoff(m.offset);
   } else if (p.rfind("/SYSV", 0) == 0) {
     fail("pid {}: mapping {}: System V shared memory is not supported yet", pid, rangeName(m));
   } else if (m.deleted()) {
@@ -140,6 +149,34 @@ void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
   *mm->mutable_exe() = FileIdentity::of(est);
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> MemoryCollector::objectData(pid_t pid,
+                                                                       const img::Vma& v) {
+  std::string mf = ProcFs::path(pid, fmt::format("map_files/{:x}-{:x}", v.start(), v.end()));
+  UniqueFd fd(::open(mf.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) failErrno("pid {}: cannot open the shared memory of {:#x}-{:#x} ({})", pid, v.start(),
+                     v.end(), mf);
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  const uint64_t begin = v.pgoff(), end = v.pgoff() + (v.end() - v.start());
+  uint64_t off = begin;
+  while (off < end) {
+    off_t d = ::lseek(fd.get(), static_cast<off_t>(off), SEEK_DATA);
+    if (d < 0) {
+      if (errno == ENXIO) break;  // no data after off
+      failErrno("pid {}: SEEK_DATA in the shared memory of {:#x}-{:#x}", pid, v.start(), v.end());
+    }
+    if (static_cast<uint64_t>(d) >= end) break;
+    off_t h = ::lseek(fd.get(), d, SEEK_HOLE);
+    if (h < 0) failErrno("pid {}: SEEK_HOLE in the shared memory of {:#x}-{:#x}", pid, v.start(),
+                         v.end());
+    uint64_t ds = static_cast<uint64_t>(d) & ~(image::kPageSize - 1);
+    uint64_t de = std::min<uint64_t>(end, (static_cast<uint64_t>(h) + image::kPageSize - 1) &
+                                              ~(image::kPageSize - 1));
+    out.emplace_back(v.start() + (ds - begin), v.start() + (de - begin));
+    off = de;
+  }
+  return out;
+}
+
 void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
   auto owned = std::make_unique<PageReader>(ctx.pid(), ctx.memory(), ctx.pages(), ctx.copyBuffers());
   PageReader& reader = *owned;
@@ -154,8 +191,30 @@ void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
       mode = PageReader::kPrivateCopies;
     else
       continue;
+    std::vector<std::pair<uint64_t, uint64_t>> data;  // shared memory: where its object has data
+    if (v.shmem_id()) {
+      // Shared memory seen by an earlier process of the tree is stored there.
+      SharedMappings& shared = ctx.sharedMappings();
+      if (shared.stored(v.shmem_id(), v.pgoff(), v.end() - v.start())) continue;
+      shared.add(v.shmem_id(), v.pgoff(), v.end() - v.start());
+      data = objectData(ctx.pid(), v);
+    }
+    // Adds [s, e) of the mapping; shared memory by its object's data, not by page tables (a
+    // page another process wrote may be in none of ours).
+    auto add = [&](uint64_t s, uint64_t e, bool recordRest) {
+      if (!v.shmem_id()) return reader.addRange(s, e, mode, recordRest);
+      uint64_t at = s;
+      for (const auto& [ds, de] : data) {
+        uint64_t a = std::max(ds, s), b = std::min(de, e);
+        if (a >= b) continue;
+        if (at < a && recordRest) reader.addRange(at, a, PageReader::kNone, true);
+        reader.addRange(a, b, PageReader::kAll, recordRest);
+        at = b;
+      }
+      if (at < e && recordRest) reader.addRange(at, e, PageReader::kNone, true);
+    };
     if (!changed) {
-      reader.addRange(v.start(), v.end(), mode);
+      add(v.start(), v.end(), false);
       continue;
     }
     // Incremental: only the changed parts; their pages without data become ZERO runs so the
@@ -164,7 +223,7 @@ void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
     if (it != changed->begin()) --it;
     for (; it != changed->end() && it->first < v.end(); ++it) {
       uint64_t s = std::max(it->first, v.start()), e = std::min(it->second, v.end());
-      if (s < e) reader.addRange(s, e, mode, true);
+      if (s < e) add(s, e, true);
     }
   }
   reader.run(*out.mutable_pages());

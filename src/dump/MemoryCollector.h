@@ -2,6 +2,12 @@
 // and flags, the mm fields (brk, stack, arg/env areas, auxv, exe), and the pages that hold data.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
 #include "dump/Collector.h"
 
 namespace cryo {
@@ -17,6 +23,9 @@ class MemoryCollector : public Collector {
   void collectMm(DumpContext& ctx, img::Process& out);
   img::Vma describe(DumpContext& ctx, const MapsEntry& m);
   void collectPages(DumpContext& ctx, img::Process& out);
+  // The parts of a shared memory mapping whose object holds data (SEEK_DATA/SEEK_HOLE on
+  // the object), as address ranges of the mapping.
+  static std::vector<std::pair<uint64_t, uint64_t>> objectData(pid_t pid, const img::Vma& v);
 };
 
 }  // namespace cryo

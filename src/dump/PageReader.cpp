@@ -95,6 +95,11 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
             case kPrivateCopies:
               take = swapped || (present && !file);
               break;
+            case kAll:
+              take = true;
+              break;
+            case kNone:
+              break;
           }
         }
         if (r.recordRest) {

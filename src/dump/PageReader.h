@@ -25,6 +25,8 @@ class PageReader {
     kAnonPresent,    // private anonymous: present or swapped, never-written zero pages skipped
     kAnyPresent,     // shared anonymous: present or swapped
     kPrivateCopies,  // private file mapping: only pages copied on write (not page cache)
+    kAll,            // every page (data of a shared memory object, found by its file)
+    kNone,           // no page (with recordRest: a hole of a shared memory object)
   };
   // `pool` holds the copy buffers (allocated before the freeze).
   PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool& pool);

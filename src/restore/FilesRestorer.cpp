@@ -30,12 +30,20 @@ void FilesRestorer::validate(RestoreContext& ctx, const img::Process& in) {
 void FilesRestorer::restore(RestoreContext& ctx, const img::Process& in) {
   auto restorers = FdRestorerRegistry::all();
   FdInstaller inst(ctx, in);
+  TreeFiles& tree = ctx.treeFiles();
   for (const auto& d : in.files()) {
-    int temp = restorerFor(restorers, ctx, d).open(inst, d);
+    // A description another process of the tree has already rebuilt is received, not rebuilt:
+    // it is one open file (offset, flags, state) in both.
+    std::string key = TreeFiles::description(d.tree_id());
+    int temp = d.tree_id() && tree.has(key)
+                   ? ctx.receiveFd(tree.get(key), inst.who(d))
+                   : restorerFor(restorers, ctx, d).open(inst, d);
+    if (d.tree_id() && ctx.inTree() && !tree.has(key)) tree.put(key, ctx.takeFd(temp));
     inst.install(temp, d);
     ctx.closeInProcess(temp);
   }
   for (auto& r : restorers) r->finish(inst);
+  ctx.closeCryoPidfd();
   for (int n = 0; n < 3; ++n)
     if (ctx.inheritedStdio(n) >= 0) {
       ctx.closeInProcess(ctx.inheritedStdio(n));

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -15,6 +16,7 @@
 #include "common/Error.h"
 #include "common/FileIdentity.h"
 #include "common/ProcFs.h"
+#include "common/UniqueFd.h"
 #include "image/ImageFormat.h"
 #include "restore/RestoreContext.h"
 
@@ -125,21 +127,69 @@ void MemoryRestorer::createMappings(RestoreContext& ctx, const img::Process& in)
     if (v.growsdown()) flags |= MAP_GROWSDOWN;
     if (v.noreserve()) flags |= MAP_NORESERVE;
     int fd = -1;
+    uint64_t offset = 0;
+    bool share = false;  // a new MAP_SHARED anonymous object other processes will map
     if (v.kind() == img::Vma::FILE) {
       int oflags = (v.shared() && v.may_write()) ? O_RDWR : O_RDONLY;
       fd = ctx.openInProcess(v.path(), oflags);
+      offset = v.pgoff();
+    } else if (v.shared() && v.shmem_id() && ctx.treeFiles().has(sharedKey(v))) {
+      // Shared with a process of the tree restored before: the same object.
+      fd = ctx.receiveFd(ctx.treeFiles().get(sharedKey(v)), "the shared memory of " + vmaName(v));
+      offset = v.pgoff();
+    } else if (v.shared() && v.shmem_id() &&
+               (v.pgoff() || !v.path().empty() || ctx.treeFiles().sharedSize(v.shmem_id()) > len)) {
+      // Not mapped from offset 0 or not whole, or a memfd: made as a memfd.
+      fd = makeSharedObject(ctx, v);
+      offset = v.pgoff();
     } else {
       flags |= MAP_ANONYMOUS;
+      share = v.shared() && v.shmem_id() && ctx.inTree();
     }
-    long r = rs.call(SYS_mmap, v.start(), len, prot, flags, static_cast<uint64_t>(fd),
-                     v.kind() == img::Vma::FILE ? v.pgoff() : 0);
+    long r = rs.call(SYS_mmap, v.start(), len, prot, flags, static_cast<uint64_t>(fd), offset);
     if (fd >= 0) ctx.closeInProcess(fd);
     if (r < 0) throw SysError(fmt::format("pid {}: cannot recreate mapping {}", ctx.pid(),
                                           vmaName(v)),
                               static_cast<int>(-r));
     if (static_cast<uint64_t>(r) != v.start())
       fail("pid {}: mapping {} landed at {:#x}", ctx.pid(), vmaName(v), r);
+    if (share) {
+      std::string mf = ProcFs::path(ctx.pid(), fmt::format("map_files/{:x}-{:x}", v.start(), v.end()));
+      UniqueFd obj(::open(mf.c_str(), O_RDWR | O_CLOEXEC));
+      if (!obj) failErrno("pid {}: cannot open {} to share {}", ctx.pid(), mf, vmaName(v));
+      ctx.treeFiles().put(sharedKey(v), std::move(obj));
+    }
   }
+}
+
+std::string MemoryRestorer::sharedKey(const img::Vma& v) {
+  return TreeFiles::sharedMemory(v.shmem_id());
+}
+
+int MemoryRestorer::makeSharedObject(RestoreContext& ctx, const img::Vma& v) {
+  TreeFiles& tree = ctx.treeFiles();
+  std::string what = fmt::format("the shared memory of {}", vmaName(v));
+  // As large as every offset the tree maps, named as it was; cryo keeps a copy for the other
+  // processes of the tree.
+  std::string name = v.path().rfind("/memfd:", 0) == 0 ? memfdName(v.path()) : "dev/zero";
+  uint64_t size = std::max(tree.sharedSize(v.shmem_id()), v.pgoff() + (v.end() - v.start()));
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  int fd = static_cast<int>(rs.check(fmt::format("pid {}: memfd_create for {}", ctx.pid(), what),
+                                     SYS_memfd_create, ctx.scratch().putString(name),
+                                     MFD_CLOEXEC));
+  fd = ctx.moveHigh(fd);
+  rs.check(fmt::format("pid {}: ftruncate of {}", ctx.pid(), what), SYS_ftruncate,
+           static_cast<uint64_t>(fd), size);
+  tree.put(sharedKey(v), ctx.takeFd(fd));
+  return fd;
+}
+
+std::string MemoryRestorer::memfdName(const std::string& path) {
+  static const std::string kPrefix = "/memfd:", kDeleted = " (deleted)";
+  std::string n = path.substr(kPrefix.size());
+  if (n.size() >= kDeleted.size() && n.compare(n.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+    n.resize(n.size() - kDeleted.size());
+  return n;
 }
 
 void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& in) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "image/ImageChain.h"
@@ -24,6 +25,11 @@ class MemoryRestorer : public Restorer {
   void fillPages(RestoreContext& ctx, const img::Process& in);
   void finishMappings(RestoreContext& ctx, const img::Process& in);
   void setMmFields(RestoreContext& ctx, const img::Process& in);
+  // Shared memory objects (MAP_SHARED anonymous, memfd) mapped by several processes of the
+  // tree or not from offset 0: made once as a memfd, received by the others (TreeFiles).
+  static std::string sharedKey(const img::Vma& v);
+  static int makeSharedObject(RestoreContext& ctx, const img::Vma& v);
+  static std::string memfdName(const std::string& path);
 
   std::vector<PageSource> sources_;   // resolved (and checksum-verified) in validate()
   std::set<uint64_t> withPages_;      // starts of mappings that receive page data

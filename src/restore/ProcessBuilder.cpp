@@ -72,14 +72,16 @@ uint64_t ProcessBuilder::findHole(const std::vector<std::pair<uint64_t, uint64_t
 }
 
 ShellGuard::~ShellGuard() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status;
-  while (::waitpid(pid_, &status, __WALL) < 0 && errno == EINTR) {
+  for (pid_t pid : pids_) ::kill(pid, SIGKILL);
+  // cryo traces every shell (and is the root's parent): each reports its death to cryo.
+  for (auto it = pids_.rbegin(); it != pids_.rend(); ++it) {
+    int status;
+    while (::waitpid(*it, &status, __WALL) < 0 && errno == EINTR) {
+    }
   }
 }
 
-void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard) {
+void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard, const img::Tree& tree) {
   const img::Process& proc = ctx.process();
   pid_t pid = cloneWithPid(proc.pid());
   guard.arm(pid);
@@ -105,7 +107,9 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard) {
   // A code page and a scratch area, where neither the shell nor the image has anything.
   std::vector<std::pair<uint64_t, uint64_t>> used;
   for (const MapsEntry& m : ProcFs::maps(pid, false)) used.emplace_back(m.start, m.end);
-  for (const auto& v : proc.vmas()) used.emplace_back(v.start(), v.end());
+  // Children's shells are copies of this one: the area must be free in all of the tree.
+  for (const auto& p : tree.processes())
+    for (const auto& v : p.vmas()) used.emplace_back(v.start(), v.end());
   uint64_t base = findHole(used, kPage + kScratchSize);
   uint64_t code = rs.check("mmap of the code page", SYS_mmap, base, kPage, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
@@ -118,10 +122,20 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard) {
   ctx.setSyscallSite(code);
   rs.setStack(base + kPage + kScratchSize - 64);
 
+  const int stdio[3] = {0, 1, 2};
+  setupFds(ctx, stdio);
+  leadSessionAndGroup(ctx);
+}
+
+void ProcessBuilder::setupFds(RestoreContext& ctx, const int stdio[3]) {
   // File descriptors: keep copies of cryo's standard streams above every fd the image uses,
   // close everything else.
+  const img::Process& proc = ctx.process();
+  pid_t pid = ctx.pid();
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
   int maxFd = 2;
   for (const auto& fd : proc.fds()) maxFd = std::max(maxFd, fd.fd());
+  for (int n = 0; n < 3; ++n) maxFd = std::max(maxFd, stdio[n]);
   int high = maxFd + 1;
   rlimit lim{};
   if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &lim) != 0) failErrno("pid {}: prlimit", pid);
@@ -133,8 +147,9 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard) {
     failErrno("pid {}: cannot raise RLIMIT_NOFILE", pid);
   ctx.setHighFd(high);
   for (int n = 0; n < 3; ++n) {
-    long r = rs.call(SYS_fcntl, static_cast<uint64_t>(n), F_DUPFD_CLOEXEC,
-                     static_cast<uint64_t>(high + n));
+    long r = stdio[n] < 0 ? -EBADF
+                          : rs.call(SYS_fcntl, static_cast<uint64_t>(stdio[n]), F_DUPFD_CLOEXEC,
+                                    static_cast<uint64_t>(high + n));
     ctx.setInheritedStdio(n, r == high + n ? static_cast<int>(r) : -1);
     if (r >= 0 && r != high + n) rs.call(SYS_close, static_cast<uint64_t>(r));
   }
@@ -142,6 +157,92 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard) {
            static_cast<uint64_t>(high - 1), 0);
   rs.check("close_range above the restored fds", __NR_close_range,
            static_cast<uint64_t>(high + 3), UINT_MAX, 0);
+}
+
+void ProcessBuilder::createChildShell(RestoreContext& ctx, RestoreContext& parent,
+                                      ShellGuard& guard) {
+  pid_t want = ctx.pid();
+  RemoteSyscalls& prs = parent.leaderSyscalls();
+  RemoteScratch& ps = parent.scratch();
+  cryo_clone_args args{};
+  args.exit_signal = SIGCHLD;
+  args.set_tid = ps.putValue(want);
+  args.set_tid_size = 1;
+  long r = prs.call(__NR_clone3, ps.putValue(args), sizeof args);
+  if (r == -EEXIST) fail("cannot restore: {}", ProcFs::describe(want));
+  if (r < 0)
+    throw SysError(fmt::format("pid {}: cannot create its child {}", parent.pid(), want),
+                   static_cast<int>(-r));
+  guard.arm(static_cast<pid_t>(r));
+  if (r != want) fail("pid {}: asked the kernel for child pid {}, got {}", parent.pid(), want, r);
+  prs.takeNewTasks();
+  auto leader = std::make_unique<Tracee>(Tracee::adopt(want));
+  Stop st = leader->wait();  // its first stop, as a traced new process
+  if (st.kind != Stop::kEvent)
+    fail("pid {}: new child {} reported {} instead of its first stop", parent.pid(), want,
+         st.describe());
+  ctx.adoptLeader(std::move(leader));
+  // A copy of the parent's shell: the same code page and scratch addresses.
+  ctx.setSyscallSite(parent.syscallSite());
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  uint64_t scratch = parent.scratch().addr();
+  ctx.setScratch(std::make_unique<RemoteScratch>(rs, ctx.memory(), kScratchSize, scratch));
+  rs.setStack(scratch + kScratchSize - 64);
+  int stdio[3];
+  for (int n = 0; n < 3; ++n) stdio[n] = parent.inheritedStdio(n);
+  setupFds(ctx, stdio);
+  leadSessionAndGroup(ctx);
+}
+
+void ProcessBuilder::leadSessionAndGroup(RestoreContext& ctx) {
+  const img::Process& proc = ctx.process();
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  if (proc.sid() == proc.pid())
+    rs.check(fmt::format("pid {}: setsid (it led its session)", proc.pid()), SYS_setsid);
+  else if (proc.pgid() == proc.pid())
+    rs.check(fmt::format("pid {}: setpgid (it led its process group)", proc.pid()), SYS_setpgid,
+             0, 0);
+}
+
+void ProcessBuilder::joinProcessGroup(RestoreContext& ctx) {
+  const img::Process& proc = ctx.process();
+  if (proc.pgid() == proc.pid()) return;
+  ProcStat now = ProcFs::stat(proc.pid());
+  if (now.pgrp == proc.pgid()) return;
+  ctx.leaderSyscalls().check(
+      fmt::format("pid {}: setpgid to join process group {}", proc.pid(), proc.pgid()),
+      SYS_setpgid, 0, static_cast<uint64_t>(proc.pgid()));
+}
+
+void ProcessBuilder::becomeZombie(RestoreContext& ctx, RestoreContext& parent) {
+  const img::Process& proc = ctx.process();
+  int status = proc.exit_status();
+  Tracee& t = ctx.thread(proc.pid());
+  ctx.forgetSyscalls();
+  t.setSignalMask(0);
+  if (WIFSIGNALED(status)) {
+    // Killed by a signal: no core file for it (the original wrote what it wrote).
+    rlimit none{0, 0};
+    ::prlimit(proc.pid(), RLIMIT_CORE, &none, nullptr);
+    ::kill(proc.pid(), WTERMSIG(status));
+    t.resume(PTRACE_CONT);
+  } else {
+    Registers r = t.regs();
+    r.prepareSyscall(ctx.syscallSite(), SYS_exit_group,
+                     {static_cast<uint64_t>(WEXITSTATUS(status)), 0, 0, 0, 0, 0});
+    t.setRegs(r);
+    t.resume(PTRACE_CONT);
+  }
+  for (;;) {
+    Stop s = t.wait();
+    if (s.kind == Stop::kExited) break;
+    t.resume(PTRACE_CONT, s.kind == Stop::kSignal ? s.signal : 0);
+  }
+  // Its exit told the parent with SIGCHLD: take it back (the parent's shell blocks signals).
+  RemoteScratch& s = parent.scratch();
+  uint64_t set = s.putValue(static_cast<uint64_t>(1) << (SIGCHLD - 1));
+  timespec zero{};
+  parent.leaderSyscalls().call(SYS_rt_sigtimedwait, set, 0, s.putValue(zero), 8);
 }
 
 void ProcessBuilder::removeScaffolding(RestoreContext& ctx) {

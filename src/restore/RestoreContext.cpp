@@ -62,13 +62,18 @@ int RestoreContext::openInProcess(const std::string& path, int flags, int mode) 
   if (fd < 0)
     throw SysError(fmt::format("restore of pid {}: cannot open {}", pid(), path),
                    static_cast<int>(-fd));
-  if (fd >= highFd_) return static_cast<int>(fd);
+  return moveHigh(static_cast<int>(fd));
+}
+
+int RestoreContext::moveHigh(int fd) {
+  if (fd >= highFd_) return fd;
+  RemoteSyscalls& rs = leaderSyscalls();
   long high = rs.call(SYS_fcntl, static_cast<uint64_t>(fd), F_DUPFD_CLOEXEC,
                       static_cast<uint64_t>(highFd_));
   rs.call(SYS_close, static_cast<uint64_t>(fd));
   if (high < 0)
-    throw SysError(fmt::format("restore of pid {}: cannot move the fd of {} above {}", pid(),
-                               path, highFd_),
+    throw SysError(fmt::format("restore of pid {}: cannot move fd {} above {}", pid(), fd,
+                               highFd_),
                    static_cast<int>(-high));
   return static_cast<int>(high);
 }
@@ -81,6 +86,30 @@ void RestoreContext::closeInProcess(int fd) {
 UniqueFd RestoreContext::takeFd(int fd) {
   if (!pidfd_) pidfd_ = std::make_unique<PidFd>(pid());
   return pidfd_->take(fd);
+}
+
+int RestoreContext::receiveFd(int cryoFd, const std::string& what) {
+  RemoteSyscalls& rs = leaderSyscalls();
+  if (cryoPidfd_ < 0) {
+    long p = rs.call(__NR_pidfd_open, static_cast<uint64_t>(::getpid()), 0);
+    if (p < 0)
+      throw SysError(fmt::format("restore of pid {}: cannot open a pidfd of cryo to receive {}",
+                                 pid(), what),
+                     static_cast<int>(-p));
+    cryoPidfd_ = moveHigh(static_cast<int>(p));
+  }
+  long fd = rs.call(__NR_pidfd_getfd, static_cast<uint64_t>(cryoPidfd_),
+                    static_cast<uint64_t>(cryoFd), 0);
+  if (fd < 0)
+    throw SysError(fmt::format("restore of pid {}: cannot receive {} (pidfd_getfd)", pid(), what),
+                   static_cast<int>(-fd));
+  return moveHigh(static_cast<int>(fd));
+}
+
+void RestoreContext::closeCryoPidfd() {
+  if (cryoPidfd_ < 0) return;
+  closeInProcess(cryoPidfd_);
+  cryoPidfd_ = -1;
 }
 
 void RestoreContext::forgetSyscalls() { syscalls_.clear(); }

@@ -16,6 +16,7 @@
 #include "inject/RemoteScratch.h"
 #include "inject/RemoteSyscalls.h"
 #include "inject/Tracee.h"
+#include "restore/TreeFiles.h"
 
 namespace cryo {
 
@@ -56,6 +57,8 @@ class RestoreContext {
   // above highFd() so it never collides with the fds being restored.
   int openInProcess(const std::string& path, int flags, int mode = 0);
   void closeInProcess(int fd);
+  // Moves the process's fd `fd` to a number at or above highFd(); returns the new number.
+  int moveHigh(int fd);
   // The lowest fd number that restored fds never use (temporary fds live above it).
   int highFd() const { return highFd_; }
   void setHighFd(int fd) { highFd_ = fd; }
@@ -65,6 +68,18 @@ class RestoreContext {
   void setInheritedStdio(int n, int fd) { stdio_[n] = fd; }
   // A copy, in cryo, of the process's fd `fd` (pidfd_getfd).
   UniqueFd takeFd(int fd);
+  // The opposite: installs in the process a copy of cryo's fd `cryoFd` (the same open file:
+  // the process calls pidfd_getfd on cryo); returns its number there, at or above highFd().
+  int receiveFd(int cryoFd, const std::string& what);
+  // Closes the pidfd of cryo that receiveFd() left in the process (before the process runs).
+  void closeCryoPidfd();
+
+  // Objects shared with the other processes of the tree being restored (see TreeFiles).
+  TreeFiles& treeFiles() { return *tree_; }
+  void setTreeFiles(TreeFiles* t) { tree_ = t; }
+  // Whether the tree being restored has other processes (shared objects are then kept).
+  bool inTree() const { return treeSize_ > 1; }
+  void setTreeSize(int n) { treeSize_ = n; }
 
   // Final register state and mask per thread, applied by the driver just before detaching.
   void forgetSyscalls();  // drops RemoteSyscalls without touching thread state
@@ -81,6 +96,10 @@ class RestoreContext {
   int highFd_ = 1024;
   int stdio_[3] = {-1, -1, -1};
   std::unique_ptr<PidFd> pidfd_;
+  int cryoPidfd_ = -1;  // in the process
+  TreeFiles ownTree_;
+  TreeFiles* tree_ = &ownTree_;
+  int treeSize_ = 1;
 };
 
 }  // namespace cryo

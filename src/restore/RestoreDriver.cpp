@@ -1,6 +1,7 @@
-// RestoreDriver: restores a process from an image: validate everything first, build the shell,
-// run every restorer, set the final registers and let all threads run. On any failure the
-// half-built process is killed, so nothing is left behind.
+// RestoreDriver: restores a process tree from an image: validate everything first, build the
+// shells (parents fork their children), run every restorer per process, set the final
+// registers and let all threads run. On any failure every half-built process is killed, so
+// nothing is left behind.
 #include "restore/RestoreDriver.h"
 
 #include <signal.h>
@@ -10,6 +11,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <set>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -41,42 +45,100 @@ void RestoreDriver::finalizeThreads(RestoreContext& ctx, const img::Process& in)
   }
 }
 
+void RestoreDriver::checkTree(const img::Tree& tree, const std::filesystem::path& dir) {
+  if (tree.processes_size() == 0) fail("image {}: holds no process: it is corrupt", dir.string());
+  if (tree.processes(0).pid() != tree.root_pid() || tree.processes(0).zombie())
+    fail("image {}: its first process is not the root {}: it is corrupt", dir.string(),
+         tree.root_pid());
+  std::set<pid_t> seen;
+  for (const auto& p : tree.processes()) {
+    if (p.pid() <= 0 || !seen.insert(p.pid()).second)
+      fail("image {}: pid {} appears twice or is invalid: it is corrupt", dir.string(), p.pid());
+    if (p.pid() != tree.root_pid() && !seen.count(p.ppid()))
+      fail("image {}: the parent {} of pid {} is not saved before it: it is corrupt",
+           dir.string(), p.ppid(), p.pid());
+  }
+}
+
 RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const RestoreOptions& opts) {
   auto start = std::chrono::steady_clock::now();
   ImageChain chain(dir);
   const ImageReader& image = chain.newest();
   const img::Tree& tree = image.tree();
-  if (tree.processes_size() != 1)
-    fail("image {}: holds {} processes; this cryo restores exactly one", dir.string(),
-         tree.processes_size());
   if (image.manifest().arch() != CRYO_ARCH)
     fail("image {}: made on {}, cannot restore on {}", dir.string(), image.manifest().arch(),
          CRYO_ARCH);
-  const img::Process& proc = tree.processes(0);
-  RestoreContext ctx(chain, proc, opts);
-  auto restorers = RestorerRegistry::all();
-  for (auto& r : restorers) r->validate(ctx, proc);
-  if (ProcFs::exists(proc.pid())) fail("cannot restore: {}", ProcFs::describe(proc.pid()));
+  checkTree(tree, dir);
 
-  ShellGuard guard;
-  ProcessBuilder::createShell(ctx, guard);
-  for (auto& r : restorers) {
-    try {
-      r->restore(ctx, proc);
-    } catch (const Error& e) {
-      throw Error(fmt::format("restore of pid {} failed ({} state): {}", proc.pid(), r->name(),
-                              e.what()));
+  // One context and one set of restorers per process; what processes share goes through
+  // `shared`.
+  TreeFiles shared;
+  for (const auto& p : tree.processes())
+    for (const auto& v : p.vmas())
+      if (v.shmem_id()) shared.noteSharedSize(v.shmem_id(), v.pgoff() + (v.end() - v.start()));
+  struct Member {
+    std::unique_ptr<RestoreContext> ctx;
+    std::vector<std::unique_ptr<Restorer>> restorers;
+  };
+  std::vector<Member> members;
+  std::map<pid_t, size_t> index;
+  for (const auto& p : tree.processes()) {
+    Member m;
+    m.ctx = std::make_unique<RestoreContext>(chain, p, opts);
+    m.ctx->setTreeFiles(&shared);
+    m.ctx->setTreeSize(tree.processes_size());
+    if (!p.zombie()) {
+      m.restorers = RestorerRegistry::all();
+      for (auto& r : m.restorers) r->validate(*m.ctx, p);
     }
-    if (r->name() == "memory") FaultPoint::hit("restore-after-memory");
+    index[p.pid()] = members.size();
+    members.push_back(std::move(m));
   }
-  ProcessBuilder::removeScaffolding(ctx);
-  finalizeThreads(ctx, proc);
+  for (const auto& p : tree.processes())
+    if (ProcFs::exists(p.pid())) fail("cannot restore: {}", ProcFs::describe(p.pid()));
+
+  // The shells, parents first: each child is forked by its parent's shell, so the tree has
+  // its saved shape; then process groups led by others are joined, zombies end.
+  ShellGuard guard;
+  ProcessBuilder::createShell(*members[0].ctx, guard, tree);
+  for (size_t i = 1; i < members.size(); ++i) {
+    RestoreContext& parent = *members[index.at(members[i].ctx->process().ppid())].ctx;
+    ProcessBuilder::createChildShell(*members[i].ctx, parent, guard);
+  }
+  for (auto& m : members) ProcessBuilder::joinProcessGroup(*m.ctx);
+  for (size_t i = members.size(); i-- > 1;)
+    if (members[i].ctx->process().zombie())
+      ProcessBuilder::becomeZombie(*members[i].ctx,
+                                   *members[index.at(members[i].ctx->process().ppid())].ctx);
+
+  for (auto& m : members) {
+    const img::Process& proc = m.ctx->process();
+    if (proc.zombie()) continue;
+    for (auto& r : m.restorers) {
+      try {
+        r->restore(*m.ctx, proc);
+      } catch (const Error& e) {
+        throw Error(fmt::format("restore of pid {} failed ({} state): {}", proc.pid(), r->name(),
+                                e.what()));
+      }
+      if (r->name() == "memory") FaultPoint::hit("restore-after-memory");
+    }
+  }
+  for (auto& m : members) {
+    if (m.ctx->process().zombie()) continue;
+    ProcessBuilder::removeScaffolding(*m.ctx);
+    finalizeThreads(*m.ctx, m.ctx->process());
+  }
   FaultPoint::hit("restore-before-detach");
-  ctx.forgetSyscalls();
-  for (auto& t : ctx.threads()) t->detach();
+  for (auto& m : members) {
+    m.ctx->forgetSyscalls();
+    for (auto& t : m.ctx->threads())
+      if (t->attached()) t->detach();
+  }
   guard.disarm();
   RestoreResult res;
-  res.pid = proc.pid();
+  res.pid = tree.root_pid();
+  res.processes = static_cast<size_t>(tree.processes_size());
   res.totalUs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::steady_clock::now() - start)
                                           .count());

@@ -1,10 +1,12 @@
-// RestoreDriver: restores a process from an image: validate everything first, build the shell,
-// run every restorer, set the final registers and let all threads run. On any failure the
-// half-built process is killed, so nothing is left behind.
+// RestoreDriver: restores a process tree from an image: validate everything first, build the
+// shells (parents fork their children), run every restorer per process, set the final
+// registers and let all threads run. On any failure every half-built process is killed, so
+// nothing is left behind.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <filesystem>
 
 #include "restore/RestoreContext.h"
@@ -12,7 +14,8 @@
 namespace cryo {
 
 struct RestoreResult {
-  pid_t pid = 0;
+  pid_t pid = 0;         // the root
+  size_t processes = 0;  // in the tree, zombies included
   uint64_t totalUs = 0;
 };
 
@@ -22,6 +25,8 @@ class RestoreDriver {
 
  private:
   static void finalizeThreads(RestoreContext& ctx, const img::Process& in);
+  // Refuses a tree whose processes are not listed root first, parents before children.
+  static void checkTree(const img::Tree& tree, const std::filesystem::path& dir);
 };
 
 }  // namespace cryo

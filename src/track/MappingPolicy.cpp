@@ -26,8 +26,10 @@ MappingKind MappingPolicy::classify(const MapsEntry& m) {
     return MappingKind::kUntracked;  // [vdso], [vvar], [vvar_vclock], [vsyscall], [uprobes]
   }
   if (m.shared) {
-    // A shared anonymous mapping shows as "/dev/zero (deleted)"; System V segments are shmem.
-    if (startsWith(p, "/dev/zero") || startsWith(p, "/SYSV")) return MappingKind::kSharedAnon;
+    // A shared anonymous mapping shows as "/dev/zero (deleted)"; System V segments and memfd
+    // are shmem too.
+    if (startsWith(p, "/dev/zero") || startsWith(p, "/SYSV") || startsWith(p, "/memfd:"))
+      return MappingKind::kSharedAnon;
     return MappingKind::kUntracked;  // the data lives in the file
   }
   if (p.empty() || p == "/dev/zero") return MappingKind::kPrivateAnon;

@@ -1,5 +1,6 @@
 // PipeFdDumper: anonymous pipe ends ("pipe:[N]"): with both ends in the task, the pipe with
-// its buffered bytes; a standard stream whose other end is outside the task, as INHERITED.
+// its buffered bytes (stored once per tree); a standard stream whose other end is outside the
+// tree, as INHERITED.
 #include "dump/fds/PipeFdDumper.h"
 
 #include <fcntl.h>
@@ -33,12 +34,13 @@ std::string PipeFdDumper::bufferedBytes(DumpContext& ctx, int fd, int pipeSize) 
   return out;
 }
 
-void PipeFdDumper::dump(DumpContext& ctx, const FdTable& table, const OpenFd& f,
+void PipeFdDumper::dump(DumpContext& ctx, const FdTable&, const OpenFd& f,
                         img::FileDescription& d) {
-  bool both = table.hasPipeReader(f.st.st_ino) && table.hasPipeWriter(f.st.st_ino);
+  TreeFdIndex& index = ctx.fdIndex();
+  bool both = index.hasPipeReader(f.st.st_ino) && index.hasPipeWriter(f.st.st_ino);
   if (!both) {
     if (!f.isStdio())
-      fail("pid {}: fd {} ({}): pipes whose other end is outside the task are not supported yet",
+      fail("pid {}: fd {} ({}): the pipe's other end is outside the dumped tree (not supported)",
            ctx.pid(), f.fd, f.link);
     d.set_kind(img::FileDescription::INHERITED);
     d.set_inherited_fd(f.fd);
@@ -50,7 +52,7 @@ void PipeFdDumper::dump(DumpContext& ctx, const FdTable& table, const OpenFd& f,
   int size = ::fcntl(copy.get(), F_GETPIPE_SZ);
   d.set_pipe_size(size > 0 ? static_cast<uint32_t>(size) : 0);
   uint32_t acc = f.flags & O_ACCMODE;
-  if ((acc == O_RDONLY || acc == O_RDWR) && dataTaken_.insert(f.st.st_ino).second)
+  if ((acc == O_RDONLY || acc == O_RDWR) && index.claimOnce(fmt::format("pipe:{}", f.st.st_ino)))
     d.set_pipe_data(bufferedBytes(ctx, f.fd, size));
 }
 

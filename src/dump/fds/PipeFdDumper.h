@@ -1,5 +1,6 @@
 // PipeFdDumper: anonymous pipe ends ("pipe:[N]"): with both ends in the task, the pipe with
-// its buffered bytes; a standard stream whose other end is outside the task, as INHERITED.
+// its buffered bytes (stored once per tree); a standard stream whose other end is outside the
+// tree, as INHERITED.
 #pragma once
 
 #include <set>
@@ -19,9 +20,6 @@ class PipeFdDumper : public FdDumper {
   // The bytes buffered in the pipe (or FIFO) of the task's fd `fd`, read without consuming
   // them (tee into a pipe of cryo's own).
   static std::string bufferedBytes(DumpContext& ctx, int fd, int pipeSize);
-
- private:
-  std::set<uint64_t> dataTaken_;  // pipe inodes whose bytes are stored (with one read end)
 };
 
 }  // namespace cryo

@@ -1,9 +1,11 @@
-// PipeFdRestorer: anonymous pipes with both ends in the task: one pipe per saved pipe inode,
-// sized as it was and refilled with its buffered bytes; each description gets its end.
+// PipeFdRestorer: anonymous pipes with both ends in the tree: one pipe per saved pipe inode,
+// sized as it was and refilled with its buffered bytes; each description, in whichever
+// process, gets its end.
 #include "restore/fds/PipeFdRestorer.h"
 
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -19,36 +21,40 @@ bool PipeFdRestorer::handles(FD::Kind kind) const { return kind == FD::PIPE; }
 
 int PipeFdRestorer::open(FdInstaller& inst, const FD& d) {
   RestoreContext& ctx = inst.context();
-  auto it = pipes_.find(d.pipe_ino());
-  if (it == pipes_.end()) {
+  TreeFiles& tree = ctx.treeFiles();
+  const int endNo = (d.flags() & O_ACCMODE) == O_WRONLY ? 1 : 0;
+  if (!tree.has(TreeFiles::pipeEnd(d.pipe_ino(), 0))) {
+    // The first description of this pipe in the tree: the pipe is made here; cryo keeps both
+    // ends for the other descriptions (here or in other processes of the tree).
     RemoteScratch& s = ctx.scratch();
     uint64_t arr = s.alloc(8);
     inst.sys(inst.who(d) + ": pipe2", SYS_pipe2, arr, O_CLOEXEC);
     int ends[2];
     s.read(arr, ends, sizeof ends);
-    int r = inst.high(ends[0]), w = inst.high(ends[1]);
-    uint32_t size = 0;
-    for (const auto& o : inst.process().files())
-      if (o.kind() == FD::PIPE && o.pipe_ino() == d.pipe_ino()) size = std::max(size, o.pipe_size());
-    if (size) inst.syscalls().call(SYS_fcntl, static_cast<uint64_t>(w), F_SETPIPE_SZ, size);
-    it = pipes_.emplace(d.pipe_ino(), std::make_pair(r, w)).first;
+    if (d.pipe_size())
+      inst.syscalls().call(SYS_fcntl, static_cast<uint64_t>(ends[1]), F_SETPIPE_SZ,
+                           d.pipe_size());
+    for (int e = 0; e < 2; ++e) {
+      tree.put(TreeFiles::pipeEnd(d.pipe_ino(), e), ctx.takeFd(ends[e]));
+      ctx.closeInProcess(ends[e]);
+    }
   }
-  // Buffered bytes are stored with the read end.
-  if (!d.pipe_data().empty()) inst.fill(it->second.second, d.pipe_data(), d);
-  int end = (d.flags() & O_ACCMODE) == O_WRONLY ? it->second.second : it->second.first;
-  inst.setFlags(end, d);
-  // The ends stay held until finish(): hand out a copy for the files restorer to close.
-  return static_cast<int>(inst.sys(inst.who(d) + ": fcntl(F_DUPFD_CLOEXEC)", SYS_fcntl,
-                                   static_cast<uint64_t>(end), F_DUPFD_CLOEXEC,
-                                   static_cast<uint64_t>(ctx.highFd())));
+  int temp = ctx.receiveFd(tree.get(TreeFiles::pipeEnd(d.pipe_ino(), endNo)), inst.who(d));
+  // Buffered bytes are stored with one read end; written through cryo's write end.
+  if (!d.pipe_data().empty())
+    writeAll(tree.get(TreeFiles::pipeEnd(d.pipe_ino(), 1)), d.pipe_data(), inst.who(d));
+  inst.setFlags(temp, d);
+  return temp;
 }
 
-void PipeFdRestorer::finish(FdInstaller& inst) {
-  for (auto& [ino, ends] : pipes_) {
-    inst.context().closeInProcess(ends.first);
-    inst.context().closeInProcess(ends.second);
+void PipeFdRestorer::writeAll(int fd, const std::string& data, const std::string& who) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) failErrno("cannot refill the pipe of {}", who);
+    done += static_cast<size_t>(n);
   }
-  pipes_.clear();
 }
 
 }  // namespace cryo

@@ -1,10 +1,10 @@
-// PipeFdRestorer: anonymous pipes with both ends in the task: one pipe per saved pipe inode,
-// sized as it was and refilled with its buffered bytes; each description gets its end.
+// PipeFdRestorer: anonymous pipes with both ends in the tree: one pipe per saved pipe inode,
+// sized as it was and refilled with its buffered bytes; each description, in whichever
+// process, gets its end (cryo holds both, see TreeFiles).
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <utility>
+#include <string>
 
 #include "restore/fds/FdRestorer.h"
 
@@ -15,11 +15,9 @@ class PipeFdRestorer : public FdRestorer {
   std::string_view name() const override { return "pipe"; }
   bool handles(img::FileDescription::Kind kind) const override;
   int open(FdInstaller& inst, const img::FileDescription& d) override;
-  // Closes the pipe ends held while the descriptions were installed.
-  void finish(FdInstaller& inst) override;
 
  private:
-  std::map<uint64_t, std::pair<int, int>> pipes_;  // pipe inode -> (read end, write end)
+  static void writeAll(int fd, const std::string& data, const std::string& who);
 };
 
 }  // namespace cryo

@@ -1,0 +1,96 @@
+// ProcessTree: the processes one dump covers, the root and all its descendants, frozen
+// together, parents before children; zombies recorded.
+#include "dump/ProcessTree.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/Error.h"
+
+namespace cryo {
+
+ProcessTree::ProcessTree(pid_t root) {
+  members_.push_back({root, {}, std::make_unique<ProcessFreezer>(root)});
+  frozenAt_ = members_.front().freezer->frozenAt();
+  members_.front().stat = ProcFs::stat(root);
+  // List the children of frozen members until a listing finds none we do not have: a frozen
+  // process cannot fork, so the last listing saw the whole tree.
+  std::set<pid_t> known{root};
+  for (;;) {
+    std::map<pid_t, pid_t> parents = ProcFs::parents();
+    std::vector<pid_t> found;
+    for (const auto& [child, parent] : parents) {
+      if (known.count(child) || !known.count(parent)) continue;
+      auto it = std::find_if(members_.begin(), members_.end(),
+                             [&](const Member& m) { return m.pid == parent; });
+      if (it == members_.end() || it->zombie()) continue;  // a zombie's children are not its
+      found.push_back(child);
+    }
+    if (found.empty()) break;
+    for (pid_t c : found) {
+      known.insert(c);
+      add(c);
+    }
+  }
+}
+
+void ProcessTree::add(pid_t pid) {
+  Member m;
+  m.pid = pid;
+  try {
+    m.stat = ProcFs::stat(pid);
+  } catch (const Error&) {
+    return;  // exited and reaped meanwhile: not part of the tree any more
+  }
+  if (m.stat.state != 'Z' && m.stat.state != 'X') {
+    try {
+      m.freezer = std::make_unique<ProcessFreezer>(pid);
+    } catch (const Error&) {
+      // It may have exited in between: then it is a zombie (or gone); otherwise the error
+      // stands (traced by someone else, ...).
+      auto again = ProcFs::tryReadFile(ProcFs::path(pid, "stat"));
+      if (!again) return;
+      m.stat = ProcFs::stat(pid);
+      if (m.stat.state != 'Z' && m.stat.state != 'X') throw;
+    }
+    if (m.freezer) m.stat = ProcFs::stat(pid);
+  }
+  members_.push_back(std::move(m));
+}
+
+std::vector<pid_t> ProcessTree::livePids() const {
+  std::vector<pid_t> out;
+  for (const Member& m : members_)
+    if (!m.zombie()) out.push_back(m.pid);
+  return out;
+}
+
+size_t ProcessTree::liveCount() const { return livePids().size(); }
+
+void ProcessTree::thaw() {
+  for (Member& m : members_)
+    if (m.freezer) m.freezer->thaw();
+}
+
+void ProcessTree::kill() {
+  // Children first: a parent killed first would have them reparented mid-way.
+  for (size_t i = members_.size(); i-- > 0;)
+    if (members_[i].freezer) members_[i].freezer->kill();
+}
+
+std::vector<pid_t> ProcessTree::descendants(pid_t root) {
+  std::map<pid_t, pid_t> parents = ProcFs::parents();
+  std::vector<pid_t> out;
+  std::set<pid_t> in{root};
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [child, parent] : parents)
+      if (in.count(parent) && in.insert(child).second) {
+        out.push_back(child);
+        grew = true;
+      }
+  }
+  return out;
+}
+
+}  // namespace cryo

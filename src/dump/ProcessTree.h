@@ -1,0 +1,53 @@
+// ProcessTree: the processes one dump covers, the root and all its descendants, frozen
+// together: each process is frozen before its children are listed, so none can fork unseen.
+// Children that exited and wait to be reaped (zombies) are members too, recorded, not frozen.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "common/ProcFs.h"
+#include "inject/ProcessFreezer.h"
+
+namespace cryo {
+
+class ProcessTree {
+ public:
+  struct Member {
+    pid_t pid = 0;
+    ProcStat stat;                            // read once it was frozen (or found a zombie)
+    std::unique_ptr<ProcessFreezer> freezer;  // null for a zombie
+    bool zombie() const { return !freezer; }
+  };
+
+  // Freezes `root` and then its descendants, parents first. Throws if one cannot be frozen;
+  // what was frozen then runs on unharmed.
+  explicit ProcessTree(pid_t root);
+  ProcessTree(const ProcessTree&) = delete;
+  ProcessTree& operator=(const ProcessTree&) = delete;
+
+  // Parents before children; members()[0] is the root.
+  std::vector<Member>& members() { return members_; }
+  std::vector<pid_t> livePids() const;
+  size_t liveCount() const;
+  // When the root's first thread was seized: the tree's freeze begins.
+  std::chrono::steady_clock::time_point frozenAt() const { return frozenAt_; }
+  // Lets every process run on.
+  void thaw();
+  // Kills every process while still frozen.
+  void kill();
+
+  // The descendants of a running `root` as one listing sees them (no freeze): their smaps can
+  // be read before the freeze.
+  static std::vector<pid_t> descendants(pid_t root);
+
+ private:
+  void add(pid_t pid);
+  std::vector<Member> members_;
+  std::chrono::steady_clock::time_point frozenAt_;
+};
+
+}  // namespace cryo

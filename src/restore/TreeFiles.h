@@ -1,0 +1,41 @@
+// TreeFiles: the kernel objects a tree restore shares between its processes: cryo holds a copy
+// of each (an open file description, a pipe end, a socket, a shared memory object) under a key
+// naming what it is, so that every other process that had it receives the same object.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/UniqueFd.h"
+
+namespace cryo {
+
+class TreeFiles {
+ public:
+  // cryo's copy of the object named `key`, or -1 if no process has made it yet.
+  int get(const std::string& key) const;
+  // Keeps `fd` (cryo's copy) as the object named `key`; the first copy of a key wins.
+  void put(const std::string& key, UniqueFd fd);
+  bool has(const std::string& key) const { return objects_.count(key) != 0; }
+  // The size a shared memory object must have for every mapping of it in the tree.
+  uint64_t sharedSize(uint64_t ino) const;
+  void noteSharedSize(uint64_t ino, uint64_t size);
+
+  // Keys in use. An open file description shared by several processes ("fd:" + tree_id).
+  static std::string description(uint64_t treeId) { return "fd:" + std::to_string(treeId); }
+  // One end of an anonymous pipe (0: read end, 1: write end).
+  static std::string pipeEnd(uint64_t ino, int end) {
+    return "pipe:" + std::to_string(ino) + ":" + std::to_string(end);
+  }
+  // A socket, by the inode it had at the dump (a pair's other end is held until claimed).
+  static std::string socket(uint64_t ino) { return "socket:" + std::to_string(ino); }
+  // A shared memory object (MAP_SHARED anonymous, memfd, System V segment), by its inode.
+  static std::string sharedMemory(uint64_t ino) { return "shmem:" + std::to_string(ino); }
+
+ private:
+  std::map<std::string, UniqueFd> objects_;
+  std::map<uint64_t, uint64_t> sizes_;
+};
+
+}  // namespace cryo
