@@ -192,7 +192,7 @@ std::string MemoryRestorer::memfdName(const std::string& path) {
   return n;
 }
 
-void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& in) {
+void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& /*in*/) {
   std::vector<iovec> local, remote;
   uint64_t batched = 0;
   auto flush = [&] {

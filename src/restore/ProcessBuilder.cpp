@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <climits>
 
+#include <spdlog/spdlog.h>
+
 #include "common/Error.h"
 #include "common/KernelCompat.h"
 #include "common/ProcFs.h"
@@ -86,7 +88,7 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard, const i
   pid_t pid = cloneWithPid(proc.pid());
   guard.arm(pid);
   auto leader = std::make_unique<Tracee>(
-      pid, PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD);
+      pid, PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACESYSGOOD);
   leader->freeze();
   ctx.adoptLeader(std::move(leader));
 
@@ -186,7 +188,7 @@ void ProcessBuilder::createChildShell(RestoreContext& ctx, RestoreContext& paren
   ctx.setSyscallSite(parent.syscallSite());
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   uint64_t scratch = parent.scratch().addr();
-  ctx.setScratch(std::make_unique<RemoteScratch>(rs, ctx.memory(), kScratchSize, scratch));
+  ctx.setScratch(std::make_unique<RemoteScratch>(ctx.memory(), scratch, kScratchSize));
   rs.setStack(scratch + kScratchSize - 64);
   int stdio[3];
   for (int n = 0; n < 3; ++n) stdio[n] = parent.inheritedStdio(n);
@@ -204,14 +206,20 @@ void ProcessBuilder::leadSessionAndGroup(RestoreContext& ctx) {
              0, 0);
 }
 
-void ProcessBuilder::joinProcessGroup(RestoreContext& ctx) {
+void ProcessBuilder::joinProcessGroup(RestoreContext& ctx, bool ledInTree) {
   const img::Process& proc = ctx.process();
-  if (proc.pgid() == proc.pid()) return;
-  ProcStat now = ProcFs::stat(proc.pid());
-  if (now.pgrp == proc.pgid()) return;
-  ctx.leaderSyscalls().check(
-      fmt::format("pid {}: setpgid to join process group {}", proc.pid(), proc.pgid()),
-      SYS_setpgid, 0, static_cast<uint64_t>(proc.pgid()));
+  if (proc.pgid() == proc.pid()) return;  // it leads its group (made so at creation)
+  if (ProcFs::stat(proc.pid()).pgrp == proc.pgid()) return;
+  long r = ctx.leaderSyscalls().call(SYS_setpgid, 0, static_cast<uint64_t>(proc.pgid()));
+  if (r >= 0) return;
+  if (ledInTree)
+    throw SysError(fmt::format("pid {}: cannot join process group {}", proc.pid(), proc.pgid()),
+                   static_cast<int>(-r));
+  // A group outside the tree (the original's shell's): joined only if it exists in this
+  // session, as a restore outside it cannot recreate it.
+  spdlog::info("pid {}: its process group {} (session {}) cannot be joined here; it stays in "
+               "the group it was restored in",
+               proc.pid(), proc.pgid(), proc.sid());
 }
 
 void ProcessBuilder::becomeZombie(RestoreContext& ctx, RestoreContext& parent) {

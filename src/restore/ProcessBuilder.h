@@ -38,8 +38,9 @@ class ProcessBuilder {
   static void createChildShell(RestoreContext& ctx, RestoreContext& parent, ShellGuard& guard);
   // Makes the process a session leader and/or process group leader as saved.
   static void leadSessionAndGroup(RestoreContext& ctx);
-  // Joins the saved process group when another process of the tree leads it.
-  static void joinProcessGroup(RestoreContext& ctx);
+  // Joins the saved process group when another process leads it: one of the tree (`ledInTree`,
+  // a failure is an error) or one outside it (joined if it exists in cryo's session).
+  static void joinProcessGroup(RestoreContext& ctx, bool ledInTree);
   // Ends a zombie's shell with its saved exit status; its parent keeps it unreaped, and the
   // SIGCHLD this sends the parent is taken back (the image holds the parent's pending ones).
   static void becomeZombie(RestoreContext& ctx, RestoreContext& parent);

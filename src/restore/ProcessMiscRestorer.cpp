@@ -44,24 +44,6 @@ void ProcessMiscRestorer::restoreRlimits(RestoreContext& ctx, const img::Process
   }
 }
 
-void ProcessMiscRestorer::restoreSession(RestoreContext& ctx, const img::Process& in) {
-  RemoteSyscalls& rs = ctx.leaderSyscalls();
-  pid_t pid = ctx.pid();
-  if (in.sid() == pid) {
-    rs.check(fmt::format("pid {}: setsid", pid), SYS_setsid);
-  } else if (in.pgid() == pid) {
-    rs.check(fmt::format("pid {}: setpgid(0, 0)", pid), SYS_setpgid, 0, 0);
-  } else if (in.pgid() != ::getpgrp() && ::getsid(in.pgid()) == ::getsid(0)) {
-    long r = rs.call(SYS_setpgid, 0, static_cast<uint64_t>(in.pgid()));
-    if (r < 0) spdlog::info("pid {}: stays in cryo's process group ({} is not joinable)", pid,
-                            in.pgid());
-  } else if (in.pgid() != ::getpgrp()) {
-    spdlog::info("pid {}: its process group {} (session {}) is not in cryo's session; it joins "
-                 "cryo's",
-                 pid, in.pgid(), in.sid());
-  }
-}
-
 void ProcessMiscRestorer::restore(RestoreContext& ctx, const img::Process& in) {
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   const auto& m = in.misc();
@@ -81,8 +63,10 @@ void ProcessMiscRestorer::restore(RestoreContext& ctx, const img::Process& in) {
   if (m.thp_disable()) rs.check(who + ": prctl(PR_SET_THP_DISABLE)", SYS_prctl, PR_SET_THP_DISABLE, 1);
   if (m.timerslack_ns())
     rs.check(who + ": prctl(PR_SET_TIMERSLACK)", SYS_prctl, PR_SET_TIMERSLACK, m.timerslack_ns());
-  // The parent-death signal is not restored: the original parent is gone after a restore.
-  restoreSession(ctx, in);
+  // The parent-death signal only where the parent is restored too (the root's is gone).
+  if (m.pdeath_signal() && ctx.parentRestored())
+    rs.check(who + ": prctl(PR_SET_PDEATHSIG)", SYS_prctl, PR_SET_PDEATHSIG,
+             static_cast<uint64_t>(m.pdeath_signal()));
   for (const auto& t : m.itimers()) {
     itimerval v{};
     v.it_interval = {static_cast<time_t>(t.interval_us() / 1000000),

@@ -1,5 +1,6 @@
 // ProcessMiscRestorer: process-wide odds and ends: working and root directory, umask,
-// personality, rlimits, prctl flags, session and process group, and (last) interval timers.
+// personality, rlimits, prctl flags, and (last) interval timers. Sessions and process groups
+// are made with the process (ProcessBuilder).
 #pragma once
 
 #include "restore/Restorer.h"
@@ -14,7 +15,6 @@ class ProcessMiscRestorer : public Restorer {
 
  private:
   void restoreRlimits(RestoreContext& ctx, const img::Process& in);
-  void restoreSession(RestoreContext& ctx, const img::Process& in);
 };
 
 }  // namespace cryo

@@ -80,6 +80,9 @@ class RestoreContext {
   // Whether the tree being restored has other processes (shared objects are then kept).
   bool inTree() const { return treeSize_ > 1; }
   void setTreeSize(int n) { treeSize_ = n; }
+  // Whether the process's parent is restored with it (false for the root of the tree).
+  bool parentRestored() const { return parentRestored_; }
+  void setParentRestored(bool b) { parentRestored_ = b; }
 
   // Final register state and mask per thread, applied by the driver just before detaching.
   void forgetSyscalls();  // drops RemoteSyscalls without touching thread state
@@ -100,6 +103,7 @@ class RestoreContext {
   TreeFiles ownTree_;
   TreeFiles* tree_ = &ownTree_;
   int treeSize_ = 1;
+  bool parentRestored_ = false;
 };
 
 }  // namespace cryo

@@ -87,6 +87,7 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
     m.ctx = std::make_unique<RestoreContext>(chain, p, opts);
     m.ctx->setTreeFiles(&shared);
     m.ctx->setTreeSize(tree.processes_size());
+    m.ctx->setParentRestored(p.pid() != tree.root_pid());
     if (!p.zombie()) {
       m.restorers = RestorerRegistry::all();
       for (auto& r : m.restorers) r->validate(*m.ctx, p);
@@ -105,7 +106,8 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
     RestoreContext& parent = *members[index.at(members[i].ctx->process().ppid())].ctx;
     ProcessBuilder::createChildShell(*members[i].ctx, parent, guard);
   }
-  for (auto& m : members) ProcessBuilder::joinProcessGroup(*m.ctx);
+  for (auto& m : members)
+    ProcessBuilder::joinProcessGroup(*m.ctx, index.count(m.ctx->process().pgid()) != 0);
   for (size_t i = members.size(); i-- > 1;)
     if (members[i].ctx->process().zombie())
       ProcessBuilder::becomeZombie(*members[i].ctx,

@@ -22,10 +22,13 @@ void CheckpointFixture::startPair(const TargetProgram& p, TargetRun& ref, Target
 }
 
 void CheckpointFixture::dumpKilling(pid_t pid, const fs::path& images) {
+  std::set<pid_t> tree = ProcessControl::descendants(pid);
   CommandResult d = CryoCli::dump(pid, images, false);
   ASSERT_TRUE(d.succeeded()) << d.describe();
   ExitStatus st = ProcessControl::waitForExit(pid, kWait);
   EXPECT_TRUE(st.killedBy(SIGKILL)) << "after cryo dump the task " << pid << " " << st.describe();
+  // Its children were killed with it: reaped here (they are orphans of the test process now).
+  EXPECT_TRUE(ProcessControl::reapAll(tree, kWait)) << "children of " << pid << " outlived the dump";
   ASSERT_TRUE(fs::exists(images / "manifest")) << "no manifest in " << images;
   expectPrivateImageDir(images);
 }

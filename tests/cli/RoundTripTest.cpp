@@ -78,7 +78,7 @@ TEST_P(RoundTrip, restore_after_crash_matches_uninterrupted_run) {
   ASSERT_NO_FATAL_FAILURE(dumpLeavingRunning(run.pid, images));
   // The task runs on past the checkpoint and then crashes.
   delay_.sleepFractionOf(prog_->nominalRunTime(), 0.0, 0.1, "run on after the dump");
-  ASSERT_EQ(::kill(run.pid, SIGKILL), 0);
+  ProcessControl::killTree(run.pid, kWait);  // the task crashes, children and all
   ExitStatus crashed = ProcessControl::waitForExit(run.pid, kWait);
   ASSERT_TRUE(crashed.killedBy(SIGKILL)) << crashed.describe();
 
@@ -116,7 +116,7 @@ TEST_P(RoundTrip, second_checkpoint_of_restored_task_matches_uninterrupted_run) 
 INSTANTIATE_TEST_SUITE_P(Programs, RoundTrip,
                          ::testing::Values("compute_mem", "file_pipe", "signals", "threads",
                                            "static_compute", "py_compute", "anon_fds",
-                                           "posix_timers"),
+                                           "posix_timers", "proc_tree", "shell_pipeline"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

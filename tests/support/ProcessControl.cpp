@@ -176,6 +176,45 @@ bool ProcessControl::waitUntilGone(pid_t pid, std::chrono::milliseconds timeout)
   return true;
 }
 
+std::set<pid_t> ProcessControl::descendants(pid_t root) {
+  std::map<pid_t, pid_t> parent;
+  for (int pid : numericEntries("/proc"))
+    if (auto st = readStat(pid)) parent[pid] = st->ppid;
+  std::set<pid_t> out, in{root};
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [pid, pp] : parent)
+      if (in.count(pp) && in.insert(pid).second) {
+        out.insert(pid);
+        grew = true;
+      }
+  }
+  return out;
+}
+
+bool ProcessControl::reapAll(const std::set<pid_t>& pids, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (pid_t pid : pids) {
+    // Orphans of a killed tree are reparented to the test process (the subreaper): reaped
+    // here, so that their pids are free again.
+    for (;;) {
+      int status;
+      pid_t r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid || !state(pid)) break;
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  return true;
+}
+
+void ProcessControl::killTree(pid_t root, std::chrono::milliseconds timeout) {
+  std::set<pid_t> rest = descendants(root);
+  ::kill(root, SIGKILL);
+  for (pid_t pid : rest) ::kill(pid, SIGKILL);
+  EXPECT_TRUE(reapAll(rest, timeout)) << "processes of the tree of " << root << " did not end";
+}
+
 std::set<pid_t> ProcessControl::liveChildren() {
   std::set<pid_t> out;
   pid_t self = ::getpid();

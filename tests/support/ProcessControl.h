@@ -39,6 +39,15 @@ class ProcessControl {
   // The state letter of /proc/PID/stat, if the process exists.
   static std::optional<char> state(pid_t pid);
 
+  // Every descendant of `root` (children, their children, ...), zombies included.
+  static std::set<pid_t> descendants(pid_t root);
+  // Waits until each of `pids` is gone, reaping those that are zombie children of ours. False
+  // if one is still there when the timeout passes.
+  static bool reapAll(const std::set<pid_t>& pids, std::chrono::milliseconds timeout);
+  // SIGKILLs `root` and its descendants and reaps the descendants (not the root: the caller
+  // waits for it).
+  static void killTree(pid_t root, std::chrono::milliseconds timeout);
+
   // Live (not zombie) direct children of the test process.
   static std::set<pid_t> liveChildren();
 

@@ -19,6 +19,7 @@ namespace cryo::test {
 namespace {
 
 constexpr const char* kSystemPython = "/usr/bin/python3";
+constexpr const char* kShell = "/bin/sh";
 
 fs::path programsDir() { return CRYO_TEST_PROGRAMS_DIR; }
 
@@ -56,6 +57,9 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("posix_timers", Kind::Native, milliseconds(1800), 2, {}, {}),
       TargetProgram("inotify_watch", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("epoll_stale", Kind::Native, milliseconds(1760), 1, {}, {}),
+      TargetProgram("proc_tree", Kind::Native, milliseconds(1700), 1, {}, {}),
+      // `sh -c "pipe_producer | sort | sha256sum"`: a shell and its pipeline.
+      TargetProgram("shell_pipeline", Kind::Shell, milliseconds(1640), 1, {}, {}),
   };
   return programs;
 }
@@ -67,6 +71,10 @@ const TargetProgram& TargetProgram::byName(const std::string& name) {
 }
 
 bool TargetProgram::available(std::string* why) const {
+  if (kind_ == Kind::Shell && ::access(kShell, X_OK) != 0) {
+    if (why) *why = std::string(kShell) + " is not installed";
+    return false;
+  }
   if (kind_ == Kind::SystemPython && ::access(kSystemPython, X_OK) != 0) {
     if (why) *why = std::string(kSystemPython) + " is not installed (apt-get install python3)";
     return false;
@@ -77,6 +85,8 @@ bool TargetProgram::available(std::string* why) const {
 std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
   if (kind_ == Kind::SystemPython)
     return {kSystemPython, "-I", "-S", (programsDir() / (name_ + ".py")).string()};
+  if (kind_ == Kind::Shell)
+    return {kShell, "-c", (programsDir() / "pipe_producer").string() + " | sort | sha256sum"};
   std::vector<std::string> args = {(programsDir() / name_).string()};
   if (name_ == "file_pipe") {
     args.push_back((workdir / "input.txt").string());
