@@ -121,8 +121,6 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
-  if (opts.precopied && frozen.members().size() > 1)
-    fail("pid {} has child processes: pre-copied checkpoints cover a single process", pid);
   FaultPoint::hit("dump-after-freeze");
   DumpResult res;
   // Where the frozen time goes, logged once the task runs again (`-v`).
@@ -161,6 +159,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       ctx.setChangedRanges(opts.selection->changedRanges(ctx));
       phase("changed-pages", t);
     }
+    proc.set_full_pages(!ctx.changedRanges().has_value());
     for (auto& c : CollectorRegistry::all()) {
       try {
         t = Clock::now();

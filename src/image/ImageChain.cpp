@@ -93,11 +93,14 @@ std::vector<PageSource> ImageChain::pageSources(const img::Process& proc) const 
   };
 
   for (const auto& image : images_) {
+    bool complete = false;
     for (const auto& p : image->tree().processes()) {
       if (p.pid() != proc.pid()) continue;
       for (const auto& run : p.pages())
         take(run.vaddr(), run.vaddr() + uint64_t(run.nr_pages()) * kPage, image.get(), &run);
+      complete = p.full_pages();
     }
+    if (complete) break;  // older images hold an earlier process with this pid, or stale pages
   }
   std::sort(out.begin(), out.end(),
             [](const PageSource& a, const PageSource& b) { return a.vaddr < b.vaddr; });

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "common/Error.h"
+#include "common/ProcFs.h"
 #include "dump/PageSelection.h"
 #include "dump/PrecopyCache.h"
 #include "image/ImageReader.h"
@@ -77,18 +78,22 @@ const char* CheckpointPolicy::modeName(FreezeMode m) {
   return m == FreezeMode::kPrecopy ? "precopy" : "stop";
 }
 
-// Feeds the tracker's answers into a dump (while the task is frozen).
+// Feeds the tracker's answers into a dump (while the task is frozen). The task's children each
+// have a tracker of their own, made when the child is first dumped (in full); pre-copy rounds
+// follow the task's main process only, its children are copied in the final freeze.
 class Checkpointer::Selection : public PageSelection {
  public:
-  Selection(DirtyTracker& t, bool incremental) : tracker_(t), incremental_(incremental) {}
+  Selection(Checkpointer& cp, bool incremental)
+      : cp_(cp), incremental_(incremental), childIncremental_(incremental) {}
   // Precopy: the final freeze copies what the tracker reports, what the rounds failed to copy,
   // and, for a full checkpoint, the stored mappings no tracker follows.
-  Selection(DirtyTracker& t, const PrecopyCache& cache, bool full)
-      : tracker_(t), incremental_(true), cache_(&cache), full_(full) {}
+  Selection(Checkpointer& cp, const PrecopyCache& cache, bool full)
+      : cp_(cp), incremental_(true), childIncremental_(!full), cache_(&cache), full_(full) {}
 
   std::optional<PageRanges> changedRanges(DumpContext& ctx) override {
+    if (ctx.pid() != cp_.pid_) return childChanged(ctx);
     if (!incremental_) return std::nullopt;
-    PageRanges r = tracker_.changed(ctx);
+    PageRanges r = cp_.tracker_->changed(ctx);
     if (!cache_) return r;
     DirtySet all;
     for (const auto& [s, e] : r) all.add(s, e);
@@ -97,16 +102,37 @@ class Checkpointer::Selection : public PageSelection {
     return all.pageRanges();
   }
   void captured(DumpContext& ctx) override {
+    if (ctx.pid() != cp_.pid_) {
+      ChildTracker& c = cp_.children_.at(ctx.pid());
+      if (c.tracker->armed())
+        c.tracker->trackNew(ctx);
+      else
+        c.tracker->arm(ctx);
+      return;
+    }
     if (cache_) return;  // the final collect re-armed the tracker
     if (incremental_)
-      tracker_.trackNew(ctx);
+      cp_.tracker_->trackNew(ctx);
     else
-      tracker_.arm(ctx);
+      cp_.tracker_->arm(ctx);
   }
 
  private:
-  DirtyTracker& tracker_;
+  std::optional<PageRanges> childChanged(DumpContext& ctx) {
+    uint64_t start = ProcFs::stat(ctx.pid()).startTime;
+    ChildTracker& c = cp_.children_[ctx.pid()];
+    c.seen = true;
+    bool known = c.tracker && c.startTime == start && c.tracker->armed();
+    if (childIncremental_ && known) return c.tracker->changed(ctx);
+    // New since the last checkpoint (or that one was full): all of it, tracked from now on.
+    c.startTime = start;
+    c.tracker = TrackerFactory::create(cp_.trackerName_);
+    return std::nullopt;
+  }
+
+  Checkpointer& cp_;
   bool incremental_;
+  bool childIncremental_;  // a child's image may point to its parent checkpoint
   const PrecopyCache* cache_ = nullptr;
   bool full_ = false;
 };
@@ -137,6 +163,7 @@ Checkpointer::~Checkpointer() = default;
 
 CheckpointInfo Checkpointer::checkpoint() {
   if (policy_.mode == FreezeMode::kStop) return stopAndCopy();
+
   bool incremental = armed_ && tracker_->armed() && std::filesystem::exists(parent_);
   // A failed checkpoint may have consumed the tracker's record of writes: the next one is full.
   armed_ = false;
@@ -163,16 +190,19 @@ CheckpointInfo Checkpointer::stopAndCopy() {
   info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
   std::unique_ptr<Selection> sel;
   if (tracker_) {
-    sel = std::make_unique<Selection>(*tracker_, info.incremental);
+    sel = std::make_unique<Selection>(*this, info.incremental);
     o.selection = sel.get();
     if (info.incremental) o.parent = parent_;
     o.trackerName = trackerName_;
   }
   armed_ = false;
+  for (auto& [pid, c] : children_) c.seen = false;
   info.dump = Dumper::run(pid_, dir, o);
   info.id = dir.filename().string();
   parent_ = dir;
   armed_ = tracker_ != nullptr;
+  // Children that were not in this checkpoint are gone: so are their trackers.
+  std::erase_if(children_, [](const auto& kv) { return !kv.second.seen; });
   return info;
 }
 
@@ -265,11 +295,13 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // must show in the VmFlags the freeze reuses (read again only if the last round made some:
   // every moment between the last round and the freeze lets writes pile up for the freeze).
   if (o.mapsHint.empty()) o.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
-  Selection sel(*tracker_, cache, !incremental);
+  Selection sel(*this, cache, !incremental);
   o.selection = &sel;
   o.precopied = &cache;
   if (incremental) o.parent = parent_;
+  for (auto& [pid, c] : children_) c.seen = false;
   info.dump = Dumper::run(pid_, dir, o);
+  std::erase_if(children_, [](const auto& kv) { return !kv.second.seen; });
   info.id = dir.filename().string();
   info.rounds = o.precopyRounds;
   parent_ = dir;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,14 @@ class Checkpointer {
   std::unique_ptr<PrecopyCache> cache_;
   std::vector<MapsEntry> lastMaps_;  // the last smaps-exact listing of the task's mappings
   InjectionArea area_;               // kept in the task between checkpoints
+  // The task's child processes: one tracker each, keyed by pid, valid for the process that
+  // started at `startTime` (a pid reused by another process starts afresh).
+  struct ChildTracker {
+    uint64_t startTime = 0;
+    std::unique_ptr<DirtyTracker> tracker;
+    bool seen = false;  // dumped by the current checkpoint
+  };
+  std::map<pid_t, ChildTracker> children_;
 };
 
 }  // namespace cryo

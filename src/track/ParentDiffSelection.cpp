@@ -31,7 +31,7 @@ std::optional<PageRanges> ParentDiffSelection::changedRanges(DumpContext& ctx) {
   const img::Process* proc = nullptr;
   for (const auto& p : chain.newest().tree().processes())
     if (p.pid() == ctx.pid()) proc = &p;
-  if (!proc) fail("parent image {} holds no process {}", parent_.string(), ctx.pid());
+  if (!proc) return std::nullopt;  // a child new since the parent: all of its memory
   std::map<uint64_t, const uint8_t*> stored;  // page -> parent data
   for (const PageSource& s : chain.pageSources(*proc))
     for (uint64_t i = 0; i < s.nrPages; ++i) stored[s.vaddr + i * kPage] = s.data + i * kPage;

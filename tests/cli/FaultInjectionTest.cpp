@@ -73,22 +73,30 @@ INSTANTIATE_TEST_SUITE_P(Points, FaultedDump,
                                            "dump-before-commit"),
                          paramName);
 
-class FaultedRestore : public CheckpointFixture,
-                       public ::testing::WithParamInterface<std::string> {};
+// (fault point, program): a lone process and a process tree.
+class FaultedRestore
+    : public CheckpointFixture,
+      public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
 
 TEST_P(FaultedRestore, leaves_no_process_and_image_still_restores) {
-  const TargetProgram& p = TargetProgram::byName("compute_mem");
+  const auto& [fault, program] = GetParam();
+  const TargetProgram& p = TargetProgram::byName(program);
   TargetRun ref, run;
   ASSERT_NO_FATAL_FAILURE(startPair(p, ref, run));
   delay_.sleepFractionOf(p.nominalRunTime(), 0.2, 0.6, "run before the dump");
+  std::set<pid_t> tree = ProcessControl::descendants(run.pid);
+  tree.insert(run.pid);
   fs::path images = tmp_ / "img";
   ASSERT_NO_FATAL_FAILURE(dumpKilling(run.pid, images));
 
-  CommandResult r = CryoCli::restore(images, GetParam());
-  expectFailure(r, {"injected fault", GetParam().c_str()});
-  EXPECT_TRUE(ProcessControl::waitUntilGone(run.pid, std::chrono::seconds(5)))
-      << "a process holds the image's pid " << run.pid << " after the failed restore";
-  ProcessControl::reapIfZombie(run.pid);
+  CommandResult r = CryoCli::restore(images, fault);
+  expectFailure(r, {"injected fault", fault.c_str()});
+  for (pid_t pid : tree) {
+    EXPECT_TRUE(ProcessControl::waitUntilGone(pid, std::chrono::seconds(5)))
+        << "a process holds pid " << pid << " of the image after the failed restore";
+  }
+  // Children of the killed shells are orphans of the test process: reaped here.
+  EXPECT_TRUE(ProcessControl::reapAll(tree, kWait));
   EXPECT_EQ(strayChildren({ref.pid}), std::set<pid_t>{}) << "processes left behind";
 
   // The failed attempt consumed nothing: the same image restores.
@@ -97,9 +105,16 @@ TEST_P(FaultedRestore, leaves_no_process_and_image_still_restores) {
   expectMatchesReference(p, ref, run, st);
 }
 
-INSTANTIATE_TEST_SUITE_P(Points, FaultedRestore,
-                         ::testing::Values("restore-after-memory", "restore-before-detach"),
-                         paramName);
+INSTANTIATE_TEST_SUITE_P(
+    Points, FaultedRestore,
+    ::testing::Combine(::testing::Values("restore-after-memory", "restore-before-detach"),
+                       ::testing::Values("compute_mem", "proc_tree")),
+    [](const auto& info) {
+      std::string s = std::get<0>(info.param) + "_" + std::get<1>(info.param);
+      for (char& c : s)
+        if (c == '-') c = '_';
+      return s;
+    });
 
 }  // namespace
 }  // namespace cryo::test

@@ -1,6 +1,7 @@
-/* proc_tree: a parent and three children talking through pipes and a shared anonymous mapping: the parent hands each child a step token through a pipe (one token queued most of the time), each child computes over its own memory, publishes its result in the shared mapping and answers through its own pipe; the parent checks the shared mapping against the answers. One child leads a session, one a process group, and a fourth child has exited and stays a zombie until the parent reaps it at the end. */
+/* proc_tree: a parent and three children talking through pipes and a shared anonymous mapping: the parent hands each child a step token through a pipe (one token queued most of the time), each child computes over its own memory, publishes its result in the shared mapping and answers through its own pipe; the parent checks the shared mapping against the answers. One child leads a session, one a process group, and a fourth child has exited and stays a zombie until the parent reaps it at the end. With --inotify-child the last child also holds an inotify fd (which cryo refuses). */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -30,8 +31,12 @@ static void read_all(int fd, void* buf, size_t len) {
   }
 }
 
+static int g_inotify_child = 0; /* --inotify-child: the last child holds an inotify fd */
+
 static void child_main(int index, int work, int back, uint64_t* board) {
   if (index == 0 && setsid() < 0) prog_die("setsid");
+  if (index == CHILDREN - 1 && g_inotify_child && inotify_init1(IN_CLOEXEC) < 0)
+    prog_die("inotify_init1");
   if (index == 1 && setpgid(0, 0) != 0) prog_die("setpgid");
   uint64_t* mem = malloc(PRIVATE_WORDS * 8);
   if (!mem) prog_die("malloc");
@@ -43,7 +48,7 @@ static void child_main(int index, int work, int back, uint64_t* board) {
     read_all(work, &step, sizeof step);
     if (step < 0) break;
     uint64_t h = PROG_HASH_SEED;
-    for (unsigned k = 0; k < 20000; k++) {
+    for (unsigned k = 0; k < 200; k++) {
       uint64_t r = prog_rand(&rng);
       size_t idx = (size_t)(r % PRIVATE_WORDS);
       mem[idx] ^= r + (uint64_t)step;
@@ -64,7 +69,8 @@ static void child_main(int index, int work, int back, uint64_t* board) {
   _exit(10 + index);
 }
 
-int main(void) {
+int main(int argc, char** argv) {
+  g_inotify_child = argc > 1 && strcmp(argv[1], "--inotify-child") == 0;
   uint64_t* board = mmap(NULL, (size_t)CHILDREN * SLOT_WORDS * 8, PROT_READ | PROT_WRITE,
                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (board == MAP_FAILED) prog_die("mmap shared");

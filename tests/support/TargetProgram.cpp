@@ -58,6 +58,8 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("inotify_watch", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("epoll_stale", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("proc_tree", Kind::Native, milliseconds(1700), 1, {}, {}),
+      // proc_tree whose last child also holds an inotify fd.
+      TargetProgram("proc_tree_inotify", Kind::Native, milliseconds(1700), 1, {}, {}),
       // `sh -c "pipe_producer | sort | sha256sum"`: a shell and its pipeline.
       TargetProgram("shell_pipeline", Kind::Shell, milliseconds(1640), 1, {}, {}),
   };
@@ -87,6 +89,8 @@ std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
     return {kSystemPython, "-I", "-S", (programsDir() / (name_ + ".py")).string()};
   if (kind_ == Kind::Shell)
     return {kShell, "-c", (programsDir() / "pipe_producer").string() + " | sort | sha256sum"};
+  if (name_ == "proc_tree_inotify")
+    return {(programsDir() / "proc_tree").string(), "--inotify-child"};
   std::vector<std::string> args = {(programsDir() / name_).string()};
   if (name_ == "file_pipe") {
     args.push_back((workdir / "input.txt").string());
