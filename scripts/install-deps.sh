@@ -17,6 +17,9 @@ PACKAGES=(
   libgtest-dev         # the tests
   libgmock-dev
   python3              # a test target program; scripts/demo.sh
+  xz-utils             # a multi-threaded real program checkpointed by the tests (xz -T2)
+  redis-server         # a real server checkpointed by the tests (loopback only)
+  redis-tools          # redis-cli, to load and read it back
   libc6-dev
 )
 

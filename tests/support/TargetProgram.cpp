@@ -20,6 +20,7 @@ namespace {
 
 constexpr const char* kSystemPython = "/usr/bin/python3";
 constexpr const char* kShell = "/bin/sh";
+constexpr const char* kXz = "/usr/bin/xz";
 
 fs::path programsDir() { return CRYO_TEST_PROGRAMS_DIR; }
 
@@ -30,6 +31,32 @@ std::string filePipeInput() {
     o << "line " << i << ": the quick brown fox jumps over dog number " << (i * 7919) % 1000
       << "\n";
   return o.str().substr(0, 18 * 96);
+}
+
+// About 6 MB of text made of a few thousand pseudo-random words: xz takes a couple of seconds.
+std::string xzInput() {
+  uint64_t state = 5;
+  auto next = [&state] {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::vector<std::string> words;
+  for (int i = 0; i < 5000; i++) {
+    std::string w;
+    for (uint64_t n = 2 + next() % 8; n > 0; --n) w += static_cast<char>('a' + next() % 10);
+    words.push_back(w);
+  }
+  std::string out;
+  out.reserve(6 << 20);
+  while (out.size() < (6u << 20)) {
+    for (int k = 0; k < 8; k++) {
+      out += words[next() % words.size()];
+      out += k == 7 ? '\n' : ' ';
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -62,6 +89,8 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("proc_tree_inotify", Kind::Native, milliseconds(1700), 1, {}, {}),
       // `sh -c "pipe_producer | sort | sha256sum"`: a shell and its pipeline.
       TargetProgram("shell_pipeline", Kind::Shell, milliseconds(1640), 1, {}, {}),
+      // Debian's xz compressing with two worker threads: a multi-threaded real program.
+      TargetProgram("xz_threads", Kind::Debian, milliseconds(1800), 3, {}, {}),
   };
   return programs;
 }
@@ -73,6 +102,10 @@ const TargetProgram& TargetProgram::byName(const std::string& name) {
 }
 
 bool TargetProgram::available(std::string* why) const {
+  if (kind_ == Kind::Debian && ::access(kXz, X_OK) != 0) {
+    if (why) *why = std::string(kXz) + " is not installed (apt-get install xz-utils)";
+    return false;
+  }
   if (kind_ == Kind::Shell && ::access(kShell, X_OK) != 0) {
     if (why) *why = std::string(kShell) + " is not installed";
     return false;
@@ -89,6 +122,8 @@ std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
     return {kSystemPython, "-I", "-S", (programsDir() / (name_ + ".py")).string()};
   if (kind_ == Kind::Shell)
     return {kShell, "-c", (programsDir() / "pipe_producer").string() + " | sort | sha256sum"};
+  if (name_ == "xz_threads")
+    return {kXz, "-T2", "-3", "--block-size=512KiB", "-c", (workdir / "input.txt").string()};
   if (name_ == "proc_tree_inotify")
     return {(programsDir() / "proc_tree").string(), "--inotify-child"};
   std::vector<std::string> args = {(programsDir() / name_).string()};
@@ -104,6 +139,7 @@ TargetRun TargetProgram::start(const fs::path& workdir) const {
   run.workdir = workdir;
   fs::create_directories(workdir);
   if (name_ == "file_pipe") OutputCompare::writeFile(workdir / "input.txt", filePipeInput());
+  if (name_ == "xz_threads") OutputCompare::writeFile(workdir / "input.txt", xzInput());
   run.pid = ProcessControl::spawnTarget(argv(workdir), run.output());
   std::cout << "[target] " << name_ << " started as pid " << run.pid << " in " << workdir.string()
             << "\n";

@@ -36,7 +36,7 @@ class TargetProgram {
   TargetRun start(const std::filesystem::path& workdir) const;
 
  private:
-  enum class Kind { Native, SystemPython, Shell };
+  enum class Kind { Native, SystemPython, Shell, Debian };
   TargetProgram(std::string name, Kind kind, std::chrono::milliseconds runTime, int threads,
                 std::vector<std::string> extraOutputs, std::vector<std::string> appendedFiles);
   std::vector<std::string> argv(const std::filesystem::path& workdir) const;
