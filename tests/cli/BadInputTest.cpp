@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "CheckpointFixture.h"
 #include "OutputCompare.h"
+#include "StoreRun.h"
 
 namespace fs = std::filesystem;
 
@@ -182,6 +184,26 @@ TEST_F(BadInput, dump_refuses_an_epoll_watching_a_closed_fd_and_the_task_runs_on
   EXPECT_FALSE(ProcessControl::isGone(run.pid)) << "the task died with the refused dump";
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(p, ref, run, st);
+}
+
+TEST_F(BadInput, dump_refuses_a_task_in_another_namespace_naming_it_and_the_task_runs_on) {
+  if (::access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "/usr/bin/unshare is not installed";
+  auto out = tmp_ / "out.txt";
+  // unshare(1) execs the program in a new UTS namespace: same pid.
+  pid_t pid = ProcessControl::spawnTarget({"/usr/bin/unshare", "--uts", programPath("compute_mem")},
+                                          out);
+  ASSERT_GT(pid, 0);
+  auto ref = tmp_ / "ref.txt";
+  pid_t refPid = ProcessControl::spawnTarget({programPath("compute_mem")}, ref);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  fs::path images = tmp_ / "img";
+  CommandResult d = CryoCli::dump(pid, images, false);
+  expectFailure(d, {"pid [0-9]+", "uts namespace", "not supported"});
+  EXPECT_FALSE(fs::exists(images)) << "a refused dump created " << images;
+  EXPECT_FALSE(ProcessControl::isGone(pid)) << "the task died with the refused dump";
+  EXPECT_TRUE(ProcessControl::waitForExit(pid, kWait).exitedWith(0));
+  EXPECT_TRUE(ProcessControl::waitForExit(refPid, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
 }
 
 }  // namespace
