@@ -3,7 +3,10 @@
 #include "dump/MemoryCollector.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -91,7 +94,13 @@ img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
     v.set_shmem_id(m.inode);
     v.set_pgoff(m.offset);
   } else if (p.rfind("/SYSV", 0) == 0) {
-    fail("pid {}: mapping {}: System V shared memory is not supported yet", pid, rangeName(m));
+    describeSysv(pid, m, v);
+  } else if (m.deleted() && m.shared && p.rfind("/dev/shm/", 0) == 0 && onTmpfs(pid, m)) {
+    // A file of /dev/shm (tmpfs) removed while mapped: memory only, like a memfd.
+    v.set_kind(img::Vma::ANON);
+    v.set_path(p);
+    v.set_shmem_id(m.inode);
+    v.set_pgoff(m.offset);
   } else if (m.deleted()) {
     fail("pid {}: mapping {}: the mapped file was deleted; cannot checkpoint it", pid,
          rangeName(m));
@@ -116,6 +125,9 @@ img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
       v.set_path(p);
       v.set_pgoff(m.offset);
       *v.mutable_file() = FileIdentity::of(named);
+      // A shared mapping of a POSIX shared memory file (tmpfs /dev/shm): its pages are stored
+      // as they were at the checkpoint, as for other shared memory (MappingPolicy agrees).
+      if (m.shared && p.rfind("/dev/shm/", 0) == 0 && onTmpfs(pid, m)) v.set_shmem_id(m.inode);
     }
   }
   return v;
@@ -147,6 +159,34 @@ void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
   if (::stat(ProcFs::path(pid, "exe").c_str(), &est) != 0)
     failErrno("pid {}: cannot stat its executable {}", pid, exe);
   *mm->mutable_exe() = FileIdentity::of(est);
+}
+
+bool MemoryCollector::onTmpfs(pid_t pid, const MapsEntry& m) {
+  std::string mf = ProcFs::path(pid, fmt::format("map_files/{:x}-{:x}", m.start, m.end));
+  struct statfs fs {};
+  if (::statfs(mf.c_str(), &fs) != 0) failErrno("pid {}: cannot statfs {}", pid, mf);
+  return fs.f_type == TMPFS_MAGIC;
+}
+
+void MemoryCollector::describeSysv(pid_t pid, const MapsEntry& m, img::Vma& v) {
+  int shmid = static_cast<int>(m.inode);
+  shmid_ds ds{};
+  if (::shmctl(shmid, IPC_STAT, &ds) != 0)
+    failErrno("pid {}: mapping {}: cannot read System V segment {}", pid, rangeName(m), shmid);
+  uint64_t size = (static_cast<uint64_t>(ds.shm_segsz) + image::kPageSize - 1) &
+                  ~(image::kPageSize - 1);
+  if (m.offset != 0 || m.size() != size)
+    fail("pid {}: mapping {}: only part of System V segment {} ({} bytes) is attached; not "
+         "supported",
+         pid, rangeName(m), shmid, ds.shm_segsz);
+  v.set_kind(img::Vma::SYSV_SHM);
+  v.set_shmem_id(m.inode);
+  img::SysvShm* s = v.mutable_sysv();
+  s->set_shmid(shmid);
+  s->set_key(ds.shm_perm.__key);
+  s->set_size(ds.shm_segsz);
+  s->set_mode(ds.shm_perm.mode & 0777);
+  s->set_removed(ds.shm_perm.mode & SHM_DEST);
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> MemoryCollector::objectData(pid_t pid,
@@ -189,6 +229,8 @@ void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
       mode = v.shared() ? PageReader::kAnyPresent : PageReader::kAnonPresent;
     else if (v.kind() == img::Vma::FILE && !v.shared())
       mode = PageReader::kPrivateCopies;
+    else if (v.shmem_id() && (v.kind() == img::Vma::FILE || v.kind() == img::Vma::SYSV_SHM))
+      mode = PageReader::kAll;  // by its object's data, below
     else
       continue;
     std::vector<std::pair<uint64_t, uint64_t>> data;  // shared memory: where its object has data

@@ -26,6 +26,10 @@ class MemoryCollector : public Collector {
   // The parts of a shared memory mapping whose object holds data (SEEK_DATA/SEEK_HOLE on
   // the object), as address ranges of the mapping.
   static std::vector<std::pair<uint64_t, uint64_t>> objectData(pid_t pid, const img::Vma& v);
+  // Whether the mapped file lives in memory (tmpfs).
+  static bool onTmpfs(pid_t pid, const MapsEntry& m);
+  // A System V segment: its id, key, size, mode and whether it was removed (IPC_RMID).
+  static void describeSysv(pid_t pid, const MapsEntry& m, img::Vma& v);
 };
 
 }  // namespace cryo

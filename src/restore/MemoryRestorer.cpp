@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,8 +51,13 @@ void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
            ctx.pid(), what, path, id.size(), st.st_size, mtime != id.mtime_ns() ? "yes" : "no");
   };
   checkFile(in.mm().exe_path(), in.mm().exe(), "executable");
-  for (const auto& v : in.vmas())
-    if (v.kind() == img::Vma::FILE) checkFile(v.path(), v.file(), "mapped file");
+  for (const auto& v : in.vmas()) {
+    // POSIX shared memory files get their saved pages back (and are made if missing).
+    if (v.kind() == img::Vma::FILE && !v.shmem_id()) checkFile(v.path(), v.file(), "mapped file");
+    if (v.kind() == img::Vma::SYSV_SHM && v.sysv().shmid() != static_cast<int>(v.shmem_id()))
+      fail("pid {}: mapping {} names System V segment {} twice differently: the image is corrupt",
+           ctx.pid(), vmaName(v), v.shmem_id());
+  }
   // Runs must fall inside mappings, in order.
   size_t vi = 0;
   for (const auto& run : in.pages()) {
@@ -129,10 +135,23 @@ void MemoryRestorer::createMappings(RestoreContext& ctx, const img::Process& in)
     int fd = -1;
     uint64_t offset = 0;
     bool share = false;  // a new MAP_SHARED anonymous object other processes will map
+    if (v.kind() == img::Vma::SYSV_SHM) {
+      attachSysv(ctx, v, prot);
+      continue;
+    }
     if (v.kind() == img::Vma::FILE) {
       int oflags = (v.shared() && v.may_write()) ? O_RDWR : O_RDONLY;
-      fd = ctx.openInProcess(v.path(), oflags);
+      if (v.shmem_id()) oflags = O_RDWR | O_CREAT;  // /dev/shm: made again if it is gone
+      fd = ctx.openInProcess(v.path(), oflags, 0600);
       offset = v.pgoff();
+      if (v.shmem_id()) {
+        uint64_t need = ctx.treeFiles().sharedSize(v.shmem_id());
+        struct stat st {};
+        UniqueFd copy = ctx.takeFd(fd);
+        if (::fstat(copy.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < need &&
+            ::ftruncate(copy.get(), static_cast<off_t>(need)) != 0)
+          failErrno("pid {}: cannot size {} to {} bytes", ctx.pid(), v.path(), need);
+      }
     } else if (v.shared() && v.shmem_id() && ctx.treeFiles().has(sharedKey(v))) {
       // Shared with a process of the tree restored before: the same object.
       fd = ctx.receiveFd(ctx.treeFiles().get(sharedKey(v)), "the shared memory of " + vmaName(v));
@@ -167,21 +186,28 @@ std::string MemoryRestorer::sharedKey(const img::Vma& v) {
 }
 
 int MemoryRestorer::makeSharedObject(RestoreContext& ctx, const img::Vma& v) {
-  TreeFiles& tree = ctx.treeFiles();
-  std::string what = fmt::format("the shared memory of {}", vmaName(v));
-  // As large as every offset the tree maps, named as it was; cryo keeps a copy for the other
-  // processes of the tree.
+  // As large as every offset the tree maps, named as it was.
   std::string name = v.path().rfind("/memfd:", 0) == 0 ? memfdName(v.path()) : "dev/zero";
-  uint64_t size = std::max(tree.sharedSize(v.shmem_id()), v.pgoff() + (v.end() - v.start()));
-  RemoteSyscalls& rs = ctx.leaderSyscalls();
-  int fd = static_cast<int>(rs.check(fmt::format("pid {}: memfd_create for {}", ctx.pid(), what),
-                                     SYS_memfd_create, ctx.scratch().putString(name),
-                                     MFD_CLOEXEC));
-  fd = ctx.moveHigh(fd);
-  rs.check(fmt::format("pid {}: ftruncate of {}", ctx.pid(), what), SYS_ftruncate,
-           static_cast<uint64_t>(fd), size);
-  tree.put(sharedKey(v), ctx.takeFd(fd));
-  return fd;
+  uint64_t size = std::max(ctx.treeFiles().sharedSize(v.shmem_id()),
+                           v.pgoff() + (v.end() - v.start()));
+  return ctx.createSharedMemfd(v.shmem_id(), name, size);
+}
+
+void MemoryRestorer::attachSysv(RestoreContext& ctx, const img::Vma& v, uint32_t prot) {
+  const img::SysvShm& seg = v.sysv();
+  ctx.treeFiles().ensureSysv(seg, fmt::format("pid {}: mapping {}", ctx.pid(), vmaName(v)));
+  uint64_t flags = 0;
+  if (!(prot & PROT_WRITE)) flags |= SHM_RDONLY;
+  if (prot & PROT_EXEC) flags |= SHM_EXEC;
+  long r = ctx.leaderSyscalls().call(SYS_shmat, static_cast<uint64_t>(seg.shmid()), v.start(),
+                                     flags);
+  if (r < 0)
+    throw SysError(fmt::format("pid {}: cannot attach System V segment {} at {}", ctx.pid(),
+                               seg.shmid(), vmaName(v)),
+                   static_cast<int>(-r));
+  if (static_cast<uint64_t>(r) != v.start())
+    fail("pid {}: System V segment {} attached at {:#x}, not {:#x}", ctx.pid(), seg.shmid(), r,
+         v.start());
 }
 
 std::string MemoryRestorer::memfdName(const std::string& path) {

@@ -30,6 +30,8 @@ class MemoryRestorer : public Restorer {
   static std::string sharedKey(const img::Vma& v);
   static int makeSharedObject(RestoreContext& ctx, const img::Vma& v);
   static std::string memfdName(const std::string& path);
+  // Attaches (shmat) a System V segment, found or made again with its id (TreeFiles).
+  static void attachSysv(RestoreContext& ctx, const img::Vma& v, uint32_t prot);
 
   std::vector<PageSource> sources_;   // resolved (and checksum-verified) in validate()
   std::set<uint64_t> withPages_;      // starts of mappings that receive page data

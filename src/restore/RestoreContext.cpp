@@ -3,6 +3,7 @@
 #include "restore/RestoreContext.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -104,6 +105,19 @@ int RestoreContext::receiveFd(int cryoFd, const std::string& what) {
     throw SysError(fmt::format("restore of pid {}: cannot receive {} (pidfd_getfd)", pid(), what),
                    static_cast<int>(-fd));
   return moveHigh(static_cast<int>(fd));
+}
+
+int RestoreContext::createSharedMemfd(uint64_t ino, const std::string& name, uint64_t size) {
+  RemoteSyscalls& rs = leaderSyscalls();
+  std::string what = fmt::format("restore of pid {}: shared memory object {} ({})", pid(), ino,
+                                 name);
+  long fd = rs.call(__NR_memfd_create, scratch().putString(name),
+                    MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) throw SysError(what + ": memfd_create", static_cast<int>(-fd));
+  int high = moveHigh(static_cast<int>(fd));
+  rs.check(what + ": ftruncate", SYS_ftruncate, static_cast<uint64_t>(high), size);
+  tree_->put(TreeFiles::sharedMemory(ino), takeFd(high));
+  return high;
 }
 
 void RestoreContext::closeCryoPidfd() {

@@ -74,6 +74,10 @@ class RestoreContext {
   // Closes the pidfd of cryo that receiveFd() left in the process (before the process runs).
   void closeCryoPidfd();
 
+  // A new memfd in the process (name, size; sealing allowed), kept in treeFiles() as shared
+  // memory object `ino` for the other processes; returns its fd there (above highFd()).
+  int createSharedMemfd(uint64_t ino, const std::string& name, uint64_t size);
+
   // Objects shared with the other processes of the tree being restored (see TreeFiles).
   TreeFiles& treeFiles() { return *tree_; }
   void setTreeFiles(TreeFiles* t) { tree_ = t; }

@@ -132,6 +132,7 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
     finalizeThreads(*m.ctx, m.ctx->process());
   }
   FaultPoint::hit("restore-before-detach");
+  shared.commit();
   for (auto& m : members) {
     m.ctx->forgetSyscalls();
     for (auto& t : m.ctx->threads())

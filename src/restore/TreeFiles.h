@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/UniqueFd.h"
+#include "cryo.pb.h"
 
 namespace cryo {
 
@@ -21,6 +23,15 @@ class TreeFiles {
   // The size a shared memory object must have for every mapping of it in the tree.
   uint64_t sharedSize(uint64_t ino) const;
   void noteSharedSize(uint64_t ino, uint64_t size);
+
+  // System V segment `seg`: used as it is when a segment with its id and size exists (its
+  // pages are written back), else made again with the same id (kernel.shm_next_id). Segments
+  // made by a restore that fails are removed again; `who` names the mapping in errors.
+  void ensureSysv(const img::SysvShm& seg, const std::string& who);
+  // The restore succeeded: segments removed at the checkpoint (IPC_RMID) are removed again,
+  // and made ones are kept.
+  void commit();
+  ~TreeFiles();
 
   // Keys in use. An open file description shared by several processes ("fd:" + tree_id).
   static std::string description(uint64_t treeId) { return "fd:" + std::to_string(treeId); }
@@ -36,6 +47,8 @@ class TreeFiles {
  private:
   std::map<std::string, UniqueFd> objects_;
   std::map<uint64_t, uint64_t> sizes_;
+  std::set<int> sysvSeen_, sysvMade_, sysvRemoved_;
+  bool committed_ = false;
 };
 
 }  // namespace cryo

@@ -26,9 +26,10 @@ MappingKind MappingPolicy::classify(const MapsEntry& m) {
     return MappingKind::kUntracked;  // [vdso], [vvar], [vvar_vclock], [vsyscall], [uprobes]
   }
   if (m.shared) {
-    // A shared anonymous mapping shows as "/dev/zero (deleted)"; System V segments and memfd
-    // are shmem too.
-    if (startsWith(p, "/dev/zero") || startsWith(p, "/SYSV") || startsWith(p, "/memfd:"))
+    // A shared anonymous mapping shows as "/dev/zero (deleted)"; System V segments, memfd and
+    // POSIX shared memory files (/dev/shm) are memory too: a checkpoint stores their pages.
+    if (startsWith(p, "/dev/zero") || startsWith(p, "/SYSV") || startsWith(p, "/memfd:") ||
+        startsWith(p, "/dev/shm/"))
       return MappingKind::kSharedAnon;
     return MappingKind::kUntracked;  // the data lives in the file
   }

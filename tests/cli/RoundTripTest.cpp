@@ -116,7 +116,7 @@ TEST_P(RoundTrip, second_checkpoint_of_restored_task_matches_uninterrupted_run) 
 INSTANTIATE_TEST_SUITE_P(Programs, RoundTrip,
                          ::testing::Values("compute_mem", "file_pipe", "signals", "threads",
                                            "static_compute", "py_compute", "anon_fds",
-                                           "posix_timers", "proc_tree", "shell_pipeline",
+                                           "posix_timers", "proc_tree", "shm_tree", "shell_pipeline",
                                            "xz_threads"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

@@ -85,6 +85,7 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("inotify_watch", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("epoll_stale", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("proc_tree", Kind::Native, milliseconds(1700), 1, {}, {}),
+      TargetProgram("shm_tree", Kind::Native, milliseconds(1650), 1, {}, {}),
       // proc_tree whose last child also holds an inotify fd.
       TargetProgram("proc_tree_inotify", Kind::Native, milliseconds(1700), 1, {}, {}),
       // `sh -c "pipe_producer | sort | sha256sum"`: a shell and its pipeline.

@@ -6,6 +6,7 @@
 #include "dump/fds/EpollFdDumper.h"
 #include "dump/fds/EventFdDumper.h"
 #include "dump/fds/FileFdDumper.h"
+#include "dump/fds/MemfdFdDumper.h"
 #include "dump/fds/PipeFdDumper.h"
 #include "dump/fds/SignalFdDumper.h"
 #include "dump/fds/SocketFdDumper.h"
@@ -15,6 +16,7 @@ namespace cryo {
 
 std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
   std::vector<std::unique_ptr<FdDumper>> v;
+  v.push_back(std::make_unique<MemfdFdDumper>());  // before files: a memfd is a regular file
   v.push_back(std::make_unique<FileFdDumper>());
   v.push_back(std::make_unique<PipeFdDumper>());
   v.push_back(std::make_unique<SocketFdDumper>());

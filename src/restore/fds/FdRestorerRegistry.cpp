@@ -6,6 +6,7 @@
 #include "restore/fds/EpollFdRestorer.h"
 #include "restore/fds/EventFdRestorer.h"
 #include "restore/fds/FileFdRestorer.h"
+#include "restore/fds/MemfdFdRestorer.h"
 #include "restore/fds/InheritedFdRestorer.h"
 #include "restore/fds/PipeFdRestorer.h"
 #include "restore/fds/SignalFdRestorer.h"
@@ -16,6 +17,7 @@ namespace cryo {
 std::vector<std::unique_ptr<FdRestorer>> FdRestorerRegistry::all() {
   std::vector<std::unique_ptr<FdRestorer>> v;
   v.push_back(std::make_unique<FileFdRestorer>());
+  v.push_back(std::make_unique<MemfdFdRestorer>());
   v.push_back(std::make_unique<PipeFdRestorer>());
   v.push_back(std::make_unique<InheritedFdRestorer>());
   v.push_back(std::make_unique<EventFdRestorer>());
