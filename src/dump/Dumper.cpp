@@ -104,7 +104,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // the children the task has now.
   if (opts.mapsHint.empty()) opts.mapsHint = ProcFs::maps(pid, true);
   std::map<pid_t, std::vector<MapsEntry>> childHints;
-  for (pid_t c : ProcessTree::descendants(pid)) {
+  std::vector<pid_t> expected = ProcessTree::descendants(pid);
+  for (pid_t c : expected) {
     try {
       childHints[c] = ProcFs::maps(c, true);
     } catch (const Error&) {
@@ -117,7 +118,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   BufferPool buffers(copyBufferCount(pid, opts), 8 << 20);
   std::unique_ptr<PageReader> pendingPages;
   std::optional<PageRanges> changed;
-  ProcessTree frozen(pid);
+  ProcessTree frozen(pid, expected);
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
@@ -127,7 +128,9 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   auto phase = [&](std::string_view what, Clock::time_point since) {
     phases += fmt::format(", {} {}", what, usSince(since));
   };
+  auto indexStart = Clock::now();
   TreeFdIndex fdIndex(frozen.livePids());
+  phase("fd-index", indexStart);
   SharedMappings shared;
   for (ProcessTree::Member& member : frozen.members()) {
     img::Process& proc = *tree.add_processes();

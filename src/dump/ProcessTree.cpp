@@ -9,23 +9,37 @@
 
 namespace cryo {
 
-ProcessTree::ProcessTree(pid_t root) {
+ProcessTree::ProcessTree(pid_t root, const std::vector<pid_t>& expected) {
   members_.push_back({root, {}, std::make_unique<ProcessFreezer>(root)});
   frozenAt_ = members_.front().freezer->frozenAt();
   members_.front().stat = ProcFs::stat(root);
+  std::set<pid_t> known{root};
+  auto isLiveMember = [&](pid_t pid) {
+    for (const Member& m : members_)
+      if (m.pid == pid) return !m.zombie();
+    return false;
+  };
+  // The descendants listed before the freeze, parents first: frozen without a listing each;
+  // one that is no longer a child of a member (reparented meanwhile) is let go again.
+  for (pid_t c : expected) {
+    if (known.count(c)) continue;
+    size_t before = members_.size();
+    add(c);
+    if (members_.size() == before) continue;
+    if (!isLiveMember(members_.back().stat.ppid)) {
+      if (members_.back().freezer) members_.back().freezer->thaw();
+      members_.pop_back();
+      continue;
+    }
+    known.insert(c);
+  }
   // List the children of frozen members until a listing finds none we do not have: a frozen
   // process cannot fork, so the last listing saw the whole tree.
-  std::set<pid_t> known{root};
   for (;;) {
     std::map<pid_t, pid_t> parents = ProcFs::parents();
     std::vector<pid_t> found;
-    for (const auto& [child, parent] : parents) {
-      if (known.count(child) || !known.count(parent)) continue;
-      auto it = std::find_if(members_.begin(), members_.end(),
-                             [&](const Member& m) { return m.pid == parent; });
-      if (it == members_.end() || it->zombie()) continue;  // a zombie's children are not its
-      found.push_back(child);
-    }
+    for (const auto& [child, parent] : parents)
+      if (!known.count(child) && isLiveMember(parent)) found.push_back(child);  // a zombie's children are not its
     if (found.empty()) break;
     for (pid_t c : found) {
       known.insert(c);

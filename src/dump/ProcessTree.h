@@ -23,9 +23,10 @@ class ProcessTree {
     bool zombie() const { return !freezer; }
   };
 
-  // Freezes `root` and then its descendants, parents first. Throws if one cannot be frozen;
+  // Freezes `root` and then its descendants, parents first (`expected`: those a listing made
+  // just before found, which spares listings while frozen). Throws if one cannot be frozen;
   // what was frozen then runs on unharmed.
-  explicit ProcessTree(pid_t root);
+  explicit ProcessTree(pid_t root, const std::vector<pid_t>& expected = {});
   ProcessTree(const ProcessTree&) = delete;
   ProcessTree& operator=(const ProcessTree&) = delete;
 

@@ -93,6 +93,14 @@ ImageWriter::~ImageWriter() {
 }
 
 uint32_t ImageWriter::formatVersionFor(const img::Tree& tree) {
+  // Version 3: shared memory objects a version-2 reader would map as private or plain memory
+  // (System V segments, memfd and /dev/shm mappings) or processes it would not know to treat
+  // apart (zombies, whose pages are complete in this image alone).
+  for (const auto& p : tree.processes()) {
+    if (p.zombie() || (p.full_pages() && tree.processes_size() > 1)) return 3;
+    for (const auto& v : p.vmas())
+      if (v.kind() == img::Vma::SYSV_SHM || (v.shmem_id() && !v.path().empty())) return 3;
+  }
   for (const auto& p : tree.processes())
     if (p.posix_timers_size() > 0) return 2;
   return image::kOldestFormatVersion;
