@@ -166,7 +166,15 @@ void DumpContext::finish() {
   }
   // Other threads first (registers and masks put back), then the leader removes the area
   // through the vdso and is put back too.
-  auto leader = std::move(syscalls_.at(pid()));
+  auto it = syscalls_.find(pid());
+  if (it == syscalls_.end()) {
+    // Making the area failed half-way (the task died meanwhile): nothing runs guarded.
+    syscalls_.clear();
+    spdlog::debug("pid {}: the injection area at {:#x} was never in use", pid(), area_);
+    area_ = 0;
+    return;
+  }
+  auto leader = std::move(it->second);
   syscalls_.clear();
   leader->disableGuard(site_);
   long r = leader->call(SYS_munmap, area_, areaSize_);

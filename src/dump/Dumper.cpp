@@ -53,9 +53,10 @@ void fillIdentity(pid_t pid, const ProcStat& st, img::Process& p) {
   if (!arg.empty()) p.add_cmdline(arg);
 }
 
-// Enough 8 MiB buffers for the task's resident memory (full dumps), within a quarter of the
-// memory available; at least 4 (copying and storing then overlap).
-size_t copyBufferCount(pid_t pid, const DumpOptions& opts) {
+// Enough 8 MiB buffers for a process's resident memory (full dumps), within `budgetKb` (what
+// is left of a quarter of the memory available); at least 4 (copying and storing then
+// overlap). The budget shrinks by what is taken.
+size_t copyBufferCount(pid_t pid, const DumpOptions& opts, uint64_t& budgetKb) {
   const size_t kMin = 4;
   if (opts.precopied || (opts.selection && !opts.parent.empty())) return kMin;
   auto field = [](const std::string& text, const std::string& key) -> uint64_t {
@@ -63,11 +64,18 @@ size_t copyBufferCount(pid_t pid, const DumpOptions& opts) {
     return p == std::string::npos ? 0 : std::strtoull(text.c_str() + p + key.size(), nullptr, 10);
   };
   auto rollup = ProcFs::tryReadFile(ProcFs::path(pid, "smaps_rollup")).value_or("");
-  auto meminfo = ProcFs::tryReadFile("/proc/meminfo").value_or("");
   uint64_t rssKb = field(rollup, "\nRss:");
-  uint64_t availKb = field(meminfo, "MemAvailable:");
-  uint64_t wantKb = std::min(rssKb + rssKb / 16, availKb / 4);
+  uint64_t wantKb = std::min(rssKb + rssKb / 16, budgetKb);
+  budgetKb -= wantKb;
   return std::max(kMin, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
+}
+
+uint64_t copyBudgetKb() {
+  auto meminfo = ProcFs::tryReadFile("/proc/meminfo").value_or("");
+  auto p = meminfo.find("MemAvailable:");
+  uint64_t availKb =
+      p == std::string::npos ? 0 : std::strtoull(meminfo.c_str() + p + 13, nullptr, 10);
+  return availKb / 4;
 }
 
 // The captured mappings whose pages a dump stores (as MemoryCollector picks them).
@@ -115,15 +123,29 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
 
   // Copy buffers, faulted in before the freeze (that is not the task's time): room for all of a
   // full checkpoint's pages when memory allows, so the task runs again once they are copied.
-  BufferPool buffers(copyBufferCount(pid, opts), 8 << 20);
-  std::unique_ptr<PageReader> pendingPages;
+  DumpResult res;
+  // One pool per process, so that every process's pages wait in memory until the tree runs
+  // again (a pool that fills up has its pages stored at once, while frozen).
+  uint64_t budgetKb = copyBudgetKb();
+  std::map<pid_t, std::unique_ptr<BufferPool>> pools;
+  pools[pid] = std::make_unique<BufferPool>(copyBufferCount(pid, opts, budgetKb), 8 << 20);
+  for (const auto& [c, hint] : childHints)
+    pools[c] = std::make_unique<BufferPool>(copyBufferCount(c, opts, budgetKb), 8 << 20);
+  std::vector<std::unique_ptr<PageReader>> pendingPages;
+  // Stores the pages of every process copied so far (before another storer may start).
+  auto storePending = [&] {
+    for (auto& r : pendingPages) {
+      r->finish();
+      res.finalPages += r->pagesCopied();
+    }
+    pendingPages.clear();
+  };
   std::optional<PageRanges> changed;
   ProcessTree frozen(pid, expected);
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
   FaultPoint::hit("dump-after-freeze");
-  DumpResult res;
   // Where the frozen time goes, logged once the task runs again (`-v`).
   auto phase = [&](std::string_view what, Clock::time_point since) {
     phases += fmt::format(", {} {}", what, usSince(since));
@@ -147,13 +169,10 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       own.keptArea = nullptr;
       own.precopied = nullptr;
     }
-    if (pendingPages) {
-      pendingPages->finish();  // one process's pages are stored before the next one's copy
-      res.finalPages += pendingPages->pagesCopied();
-      pendingPages.reset();
-    }
     auto t = Clock::now();
-    DumpContext ctx(*member.freezer, writer.pages(), buffers, own);
+    std::unique_ptr<BufferPool>& pool = pools[member.pid];
+    if (!pool) pool = std::make_unique<BufferPool>(4, 8 << 20);  // a child new since the listing
+    DumpContext ctx(*member.freezer, writer.pages(), *pool, own);
     ctx.setFdIndex(&fdIndex);
     ctx.setSharedMappings(&shared);
     phase("maps", t);
@@ -178,13 +197,18 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     FaultPoint::hit("dump-after-memory");
     t = Clock::now();
     if (opts.selection) opts.selection->captured(ctx);
-    pendingPages = ctx.takePendingPages();
+    if (auto r = ctx.takePendingPages()) {
+      // A reader whose pool filled up is storing already: it must be done before another
+      // starts (the page store takes one writer at a time).
+      bool storing = r->storing();
+      pendingPages.push_back(std::move(r));
+      if (storing) storePending();
+    }
     if (member.pid == pid) changed = ctx.changedRanges();
     ctx.finish();
     phase("finish", t);
   }
   img::Process& proc = *tree.mutable_processes(0);
-  if (pendingPages) res.finalPages += pendingPages->pagesCopied();
 
   img::Manifest manifest;
   if (opts.leaveRunning) {
@@ -195,7 +219,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     spdlog::debug("pid {}: frozen {} us ({} processes): {}", pid, res.stopUs,
                   frozen.members().size(), phases);
   }
-  if (pendingPages) pendingPages->finish();
+  storePending();
   if (opts.precopied) {
     // Every page copied while the task ran that the final freeze did not copy again is the
     // page as it was at the freeze: the tracker reported no write to it since its copy.

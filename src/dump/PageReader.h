@@ -41,6 +41,8 @@ class PageReader {
   // Waits until every copied page is stored; completes `runs` (sorted). Throws store errors.
   void finish();
   uint64_t pagesCopied() const { return pages_; }
+  // Whether the storer thread runs already (the buffers filled up during the copy).
+  bool storing() const { return storer_.joinable(); }
 
   // The PFN of the kernel's shared zero page (0 when pagemap hides PFNs).
   static uint64_t zeroPfn();

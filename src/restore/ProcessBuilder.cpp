@@ -161,28 +161,37 @@ void ProcessBuilder::setupFds(RestoreContext& ctx, const int stdio[3]) {
            static_cast<uint64_t>(high + 3), UINT_MAX, 0);
 }
 
+std::unique_ptr<Tracee> ProcessBuilder::cloneFrom(RestoreContext& from, uint64_t flags,
+                                                  int exitSignal, pid_t want,
+                                                  const std::string& what, ShellGuard* guard) {
+  RemoteSyscalls& rs = from.leaderSyscalls();
+  RemoteScratch& s = from.scratch();
+  cryo_clone_args args{};
+  args.flags = flags;
+  args.exit_signal = static_cast<uint64_t>(exitSignal);
+  args.set_tid = s.putValue(want);
+  args.set_tid_size = 1;
+  long r = rs.call(__NR_clone3, s.putValue(args), sizeof args);
+  if (r == -EEXIST) fail("cannot restore {} {} of pid {}: {}", what, want, from.pid(),
+                         ProcFs::describe(want));
+  if (r < 0)
+    throw SysError(fmt::format("pid {}: cannot create {} {}", from.pid(), what, want),
+                   static_cast<int>(-r));
+  if (guard && !(flags & CLONE_THREAD)) guard->arm(static_cast<pid_t>(r));
+  if (r != want) fail("pid {}: asked the kernel for {} {}, got {}", from.pid(), what, want, r);
+  rs.takeNewTasks();
+  auto t = std::make_unique<Tracee>(Tracee::adopt(want));
+  Stop st = t->wait();  // its first stop, as a traced new task
+  if (st.kind != Stop::kEvent)
+    fail("pid {}: new {} {} reported {} instead of its first stop", from.pid(), what, want,
+         st.describe());
+  return t;
+}
+
 void ProcessBuilder::createChildShell(RestoreContext& ctx, RestoreContext& parent,
                                       ShellGuard& guard) {
-  pid_t want = ctx.pid();
-  RemoteSyscalls& prs = parent.leaderSyscalls();
-  RemoteScratch& ps = parent.scratch();
-  cryo_clone_args args{};
-  args.exit_signal = SIGCHLD;
-  args.set_tid = ps.putValue(want);
-  args.set_tid_size = 1;
-  long r = prs.call(__NR_clone3, ps.putValue(args), sizeof args);
-  if (r == -EEXIST) fail("cannot restore: {}", ProcFs::describe(want));
-  if (r < 0)
-    throw SysError(fmt::format("pid {}: cannot create its child {}", parent.pid(), want),
-                   static_cast<int>(-r));
-  guard.arm(static_cast<pid_t>(r));
-  if (r != want) fail("pid {}: asked the kernel for child pid {}, got {}", parent.pid(), want, r);
-  prs.takeNewTasks();
-  auto leader = std::make_unique<Tracee>(Tracee::adopt(want));
-  Stop st = leader->wait();  // its first stop, as a traced new process
-  if (st.kind != Stop::kEvent)
-    fail("pid {}: new child {} reported {} instead of its first stop", parent.pid(), want,
-         st.describe());
+  // A child of the parent's shell (fork-like: no CLONE_VM), traced from birth.
+  auto leader = cloneFrom(parent, 0, SIGCHLD, ctx.pid(), "child", &guard);
   ctx.adoptLeader(std::move(leader));
   // A copy of the parent's shell: the same code page and scratch addresses.
   ctx.setSyscallSite(parent.syscallSite());

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "restore/RestoreContext.h"
@@ -44,6 +45,12 @@ class ProcessBuilder {
   // Ends a zombie's shell with its saved exit status; its parent keeps it unreaped, and the
   // SIGCHLD this sends the parent is taken back (the image holds the parent's pending ones).
   static void becomeZombie(RestoreContext& ctx, RestoreContext& parent);
+  // An injected clone3 in `from`'s leader with `flags` and set_tid `want` (a thread with
+  // CLONE_THREAD, else a child process, which `guard` then kills on failure); returns the new
+  // task, traced and held at its first stop. `what` ("thread", "child") names it in errors.
+  static std::unique_ptr<Tracee> cloneFrom(RestoreContext& from, uint64_t flags, int exitSignal,
+                                           pid_t want, const std::string& what,
+                                           ShellGuard* guard);
   // Removes cryo's code page and scratch area (run last, before the final registers are set).
   static void removeScaffolding(RestoreContext& ctx);
   // Chooses an address range of `size` bytes free in both lists of [start,end) ranges.

@@ -16,6 +16,7 @@
 #include "common/Error.h"
 #include "common/KernelCompat.h"
 #include "common/ProcFs.h"
+#include "restore/ProcessBuilder.h"
 #include "restore/RestoreContext.h"
 
 namespace cryo {
@@ -30,28 +31,9 @@ void ThreadsRestorer::validate(RestoreContext& ctx, const img::Process& in) {
 }
 
 void ThreadsRestorer::createThread(RestoreContext& ctx, pid_t tid) {
-  RemoteSyscalls& rs = ctx.leaderSyscalls();
-  RemoteScratch& s = ctx.scratch();
-  uint64_t tidAddr = s.putValue(static_cast<pid_t>(tid));
-  cryo_clone_args args{};
-  args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
-  args.set_tid = tidAddr;
-  args.set_tid_size = 1;
-  uint64_t argsAddr = s.putValue(args);
-  long r = rs.call(__NR_clone3, argsAddr, sizeof args);
-  if (r == -EEXIST) fail("cannot restore thread {} of pid {}: {}", tid, ctx.pid(),
-                         ProcFs::describe(tid));
-  if (r < 0)
-    throw SysError(fmt::format("pid {}: cannot create thread {}", ctx.pid(), tid),
-                   static_cast<int>(-r));
-  if (r != tid) fail("pid {}: asked for thread {}, got {}", ctx.pid(), tid, r);
-  rs.takeNewTasks();
-  auto t = std::make_unique<Tracee>(Tracee::adopt(tid));
-  Stop st = t->wait();  // its first stop, as a seized new thread
-  if (st.kind != Stop::kEvent)
-    fail("pid {}: new thread {} reported {} instead of its first stop", ctx.pid(), tid,
-         st.describe());
-  ctx.addThread(std::move(t));
+  ctx.addThread(ProcessBuilder::cloneFrom(
+      ctx, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, 0,
+      tid, "thread", nullptr));
 }
 
 void ThreadsRestorer::restoreThreadState(RestoreContext& ctx, const img::Thread& th) {

@@ -48,24 +48,9 @@ class Incremental
     ProcessControl::reapIfZombie(task);
     nlohmann::json list = listStore(store);
     ASSERT_GE(list.size(), 2u) << list.dump();
-    int incremental = 0;
-    for (const auto& c : list) {
-      EXPECT_TRUE(c["complete"].get<bool>()) << c.dump();
-      if (!c["parent"].is_null()) ++incremental;
-      EXPECT_EQ(c.value("mode", ""), how.mode) << c.dump();
-    }
-    EXPECT_GE(incremental, 1) << "no incremental checkpoint was taken: " << list.dump();
-    CommandResult r = CommandRunner::run(
-        {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
-    ASSERT_TRUE(r.succeeded()) << r.describe();
-    auto pid = CryoCli::restoredPid(r);
-    ASSERT_TRUE(pid.has_value());
-    EXPECT_EQ(*pid, task);
-    ExitStatus st = ProcessControl::waitForExit(*pid, kWait);
-    EXPECT_TRUE(st.exitedWith(0)) << st.describe();
-    ExitStatus refSt = ProcessControl::waitForExit(refPid, kWait);
-    ASSERT_TRUE(refSt.exitedWith(0)) << refSt.describe();
-    EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+    EXPECT_GE(checkListing(list, how.mode), 1)
+        << "no incremental checkpoint was taken: " << list.dump();
+    restoreStoreAndCompare(store, task, refPid, ref, out, kWait);
   }
 };
 

@@ -10,6 +10,7 @@
 
 #include "CommandRunner.h"
 #include "CryoCli.h"
+#include "OutputCompare.h"
 #include "ProcessControl.h"
 
 namespace cryo::test {
@@ -83,6 +84,32 @@ std::vector<std::string> withStderrTo(const std::filesystem::path& errFile,
   std::vector<std::string> out = {"/bin/sh", "-c", "exec 2>\"$0\"; exec \"$@\"", errFile.string()};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
+}
+
+int checkListing(const nlohmann::json& list, const std::string& mode) {
+  int incremental = 0;
+  for (const auto& c : list) {
+    EXPECT_TRUE(c["complete"].get<bool>()) << c.dump();
+    if (!c["parent"].is_null()) ++incremental;
+    EXPECT_EQ(c.value("mode", ""), mode) << c.dump();
+  }
+  return incremental;
+}
+
+void restoreStoreAndCompare(const std::filesystem::path& store, pid_t task, pid_t refPid,
+                            const std::filesystem::path& ref, const std::filesystem::path& out,
+                            std::chrono::milliseconds timeout) {
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, timeout);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  auto pid = CryoCli::restoredPid(r);
+  ASSERT_TRUE(pid.has_value());
+  EXPECT_EQ(*pid, task);
+  ExitStatus st = ProcessControl::waitForExit(*pid, timeout);
+  EXPECT_TRUE(st.exitedWith(0)) << st.describe();
+  ExitStatus refSt = ProcessControl::waitForExit(refPid, timeout);
+  ASSERT_TRUE(refSt.exitedWith(0)) << refSt.describe();
+  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
 }
 
 }  // namespace cryo::test

@@ -43,6 +43,16 @@ size_t checkpointCount(const std::filesystem::path& store);
 bool waitForCheckpoints(const std::filesystem::path& store, size_t n, pid_t cryoPid,
                         std::chrono::milliseconds timeout);
 
+// Expects every checkpoint of a `cryo ls --json` listing complete and taken in `mode`;
+// returns how many are incremental (have a parent).
+int checkListing(const nlohmann::json& list, const std::string& mode);
+
+// `cryo restore --store STORE`: the restored task must get pid `task`, exit 0, and its output
+// (`out`) must equal that of the uninterrupted reference run `refPid` (`ref`).
+void restoreStoreAndCompare(const std::filesystem::path& store, pid_t task, pid_t refPid,
+                            const std::filesystem::path& ref, const std::filesystem::path& out,
+                            std::chrono::milliseconds timeout);
+
 // argv that runs `argv` with its stderr (and that of everything it starts) sent to `errFile`:
 // for ProcessControl::spawnTarget, whose output file then holds stdout only. The process keeps
 // the pid it started with (the shell execs it).

@@ -20,17 +20,6 @@ struct answer {
   uint64_t seen;    /* the first word of the previous child's slot, as this child saw it */
 };
 
-static void read_all(int fd, void* buf, size_t len) {
-  char* p = (char*)buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) prog_die("read from pipe");
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
 static int g_inotify_child = 0; /* --inotify-child: the last child holds an inotify fd */
 
 static void child_main(int index, int work, int back, uint64_t* board) {
@@ -45,7 +34,7 @@ static void child_main(int index, int work, int back, uint64_t* board) {
   for (;;) {
     prog_sleep_ms(STEP_MS); /* the next token waits in the pipe meanwhile */
     int32_t step;
-    read_all(work, &step, sizeof step);
+    prog_read_all(work, &step, sizeof step);
     if (step < 0) break;
     uint64_t h = PROG_HASH_SEED;
     for (unsigned k = 0; k < 200; k++) {
@@ -106,7 +95,7 @@ int main(int argc, char** argv) {
   for (int step = 0; step < STEPS; step++) {
     struct answer a[CHILDREN];
     for (int i = 0; i < CHILDREN; i++) {
-      read_all(back[i], &a[i], sizeof a[i]);
+      prog_read_all(back[i], &a[i], sizeof a[i]);
       if (a[i].step != step) prog_die("answer for the wrong step");
       /* Queue the next token at once: it waits in the pipe while the child sleeps. */
       int32_t next = step + 1 < STEPS ? step + 1 : -1;
@@ -127,7 +116,7 @@ int main(int argc, char** argv) {
   }
   for (int i = 0; i < CHILDREN; i++) {
     uint64_t sum;
-    read_all(back[i], &sum, sizeof sum);
+    prog_read_all(back[i], &sum, sizeof sum);
     int st;
     if (waitpid(kids[i], &st, 0) != kids[i]) prog_die("waitpid child");
     prog_say("child %d: memory %016llx, exit %d\n", i, (unsigned long long)sum,

@@ -52,6 +52,22 @@ static inline void prog_write_all(int fd, const void* buf, size_t len) {
   }
 }
 
+/* Reads exactly len bytes from fd, retrying short reads and EINTR; dies on EOF or error. */
+static inline void prog_read_all(int fd, void* buf, size_t len) {
+  char* p = (char*)buf;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      static const char msg[] = "FATAL: short read from a pipe\n";
+      prog_write_all(2, msg, sizeof msg - 1);
+      _exit(99);
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
 /* Prints one formatted line to stdout with a single write(), so nothing sits in a buffer. */
 static inline void prog_say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline void prog_say(const char* fmt, ...) {

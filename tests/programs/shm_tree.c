@@ -15,17 +15,6 @@
 #define KINDS 4
 #define SLOT_WORDS 512
 
-static void read_all(int fd, void* buf, size_t len) {
-  char* p = (char*)buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) prog_die("read from pipe");
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
 static uint64_t value(int kind, int child, int step, size_t i) {
   return ((uint64_t)kind << 56) ^ ((uint64_t)child << 48) ^ ((uint64_t)step << 32) ^ (i * 2654435761u);
 }
@@ -60,7 +49,7 @@ int main(void) {
       close(b[0]);
       for (;;) {
         int32_t step;
-        read_all(w[0], &step, sizeof step);
+        prog_read_all(w[0], &step, sizeof step);
         if (step < 0) _exit(0);
         prog_sleep_ms(STEP_MS);
         for (int k = 0; k < KINDS; k++) {
@@ -82,7 +71,7 @@ int main(void) {
     for (int c = 0; c < CHILDREN; c++) prog_write_all(work[c], &step, sizeof step);
     for (int c = 0; c < CHILDREN; c++) {
       int32_t done;
-      read_all(back[c], &done, sizeof done);
+      prog_read_all(back[c], &done, sizeof done);
       if (done != step) prog_die("wrong step");
     }
     char seen[KINDS + 1];
