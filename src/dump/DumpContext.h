@@ -55,6 +55,8 @@ struct DumpOptions {
   // those the final freeze did not copy again. With it, `selection` must report the ranges
   // to copy while frozen even for a full checkpoint.
   const class PrecopyCache* precopied = nullptr;
+  // The same for the task's children (pre-copy rounds followed them too), by pid.
+  std::map<pid_t, const class PrecopyCache*> childPrecopied;
   // Keep the injection area mapped for the next checkpoint, reusing the one recorded here
   // (updated when a new one is made). Null: mapped and removed within this freeze.
   InjectionArea* keptArea = nullptr;

@@ -140,7 +140,14 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     }
     pendingPages.clear();
   };
-  std::optional<PageRanges> changed;
+  // Processes whose pages were partly copied while they ran: (index in the tree, the copies,
+  // the ranges the final freeze copied again).
+  struct Precopied {
+    int index;
+    const PrecopyCache* cache;
+    PageRanges frozenCopied;
+  };
+  std::vector<Precopied> precopiedOf;
   ProcessTree frozen(pid, expected);
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
@@ -167,7 +174,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     if (member.pid != pid) {
       own.mapsHint = childHints[member.pid];
       own.keptArea = nullptr;
-      own.precopied = nullptr;
+      auto pc = opts.childPrecopied.find(member.pid);
+      own.precopied = pc == opts.childPrecopied.end() ? nullptr : pc->second;
     }
     auto t = Clock::now();
     std::unique_ptr<BufferPool>& pool = pools[member.pid];
@@ -204,12 +212,11 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       pendingPages.push_back(std::move(r));
       if (storing) storePending();
     }
-    if (member.pid == pid) changed = ctx.changedRanges();
+    if (own.precopied && ctx.changedRanges())
+      precopiedOf.push_back({tree.processes_size() - 1, own.precopied, *ctx.changedRanges()});
     ctx.finish();
     phase("finish", t);
   }
-  img::Process& proc = *tree.mutable_processes(0);
-
   img::Manifest manifest;
   if (opts.leaveRunning) {
     auto t = Clock::now();
@@ -220,20 +227,20 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
                   frozen.members().size(), phases);
   }
   storePending();
-  if (opts.precopied) {
+  for (const Precopied& pc : precopiedOf) {
     // Every page copied while the task ran that the final freeze did not copy again is the
     // page as it was at the freeze: the tracker reported no write to it since its copy.
+    img::Process& p = *tree.mutable_processes(pc.index);
     DirtySet frozenCopied;
-    if (changed)
-      for (const auto& [s, e] : *changed) frozenCopied.add(s, e);
+    for (const auto& [s, e] : pc.frozenCopied) frozenCopied.add(s, e);
     // Mapping by mapping: a run never spans two mappings.
-    auto& runs = *proc.mutable_pages();
+    auto& runs = *p.mutable_pages();
     uint64_t n = 0;
-    for (const auto& [s, e] : storedRanges(proc))
-      n += opts.precopied->store(writer.pages(), DirtySet{{s, e}}.subtract(frozenCopied), runs);
+    for (const auto& [s, e] : storedRanges(p))
+      n += pc.cache->store(writer.pages(), DirtySet{{s, e}}.subtract(frozenCopied), runs);
     std::sort(runs.begin(), runs.end(),
               [](const img::PageRun& a, const img::PageRun& b) { return a.vaddr() < b.vaddr(); });
-    spdlog::debug("pid {}: {} pre-copied pages stored", pid, n);
+    spdlog::debug("pid {}: {} pre-copied pages stored", p.pid(), n);
   }
   uint64_t pages = 0;
   for (const auto& p : tree.processes())

@@ -11,6 +11,7 @@
 #include "common/ProcFs.h"
 #include "dump/PageSelection.h"
 #include "dump/PrecopyCache.h"
+#include "dump/ProcessTree.h"
 #include "image/ImageReader.h"
 #include "inject/ProcessFreezer.h"
 #include "track/DirtyTracker.h"
@@ -123,7 +124,19 @@ class Checkpointer::Selection : public PageSelection {
     ChildTracker& c = cp_.children_[ctx.pid()];
     c.seen = true;
     bool known = c.tracker && c.startTime == start && c.tracker->armed();
-    if (childIncremental_ && known) return c.tracker->changed(ctx);
+    // Incremental, or pre-copied since this checkpoint armed it: what the tracker reports,
+    // and what the rounds could not copy (for a full one, the mappings no tracker follows).
+    if (known && (childIncremental_ || (cache_ && c.cache))) {
+      PageRanges r = c.tracker->changed(ctx);
+      if (!cache_ || !c.cache) return r;
+      DirtySet all;
+      for (const auto& [s, e] : r) all.add(s, e);
+      all.add(c.cache->missed());
+      if (full_) all.add(storedUntracked(ctx.maps()));
+      return all.pageRanges();
+    }
+    // (A cache of an earlier process with this pid stays allocated but unused: the dump may
+    // hold a pointer to it.)
     // New since the last checkpoint (or that one was full): all of it, tracked from now on.
     c.startTime = start;
     c.tracker = TrackerFactory::create(cp_.trackerName_);
@@ -218,7 +231,34 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
     ctx.finish();
   }
   freezer.thaw();
-  return usSince(frozenAt);
+  uint64_t stop = usSince(frozenAt);
+  // Every child gets a tracker of its own, armed in a short stop of that child alone (what a
+  // child writes from then on is copied again before or in the final freeze).
+  children_.clear();
+  for (pid_t c : ProcessTree::descendants(pid_)) {
+    try {
+      ProcStat st = ProcFs::stat(c);
+      if (st.state == 'Z' || st.state == 'X') continue;
+      ChildTracker ct;
+      ct.startTime = st.startTime;
+      ct.tracker = TrackerFactory::create(trackerName_);
+      ct.cache = std::make_unique<PrecopyCache>(c);
+      ProcessFreezer f(c);
+      auto at = f.frozenAt();
+      {
+        DumpContext ctx(f, DumpOptions{});
+        ct.tracker->arm(ctx);
+        ctx.finish();
+      }
+      f.thaw();
+      stop = std::max(stop, usSince(at));
+      children_[c] = std::move(ct);
+    } catch (const Error& e) {
+      // Gone meanwhile, or not to be followed: the final freeze copies all of it.
+      spdlog::debug("pid {}: child {} not armed for pre-copying: {}", pid_, c, e.what());
+    }
+  }
+  return stop;
 }
 
 uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
@@ -236,6 +276,8 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   if (!cache_) cache_ = std::make_unique<PrecopyCache>(pid_);
   PrecopyCache& cache = *cache_;
   cache.clear();
+  for (auto& [pid, c] : children_)
+    if (c.cache) c.cache->clear();
   DumpOptions o;
   o.leaveRunning = true;
   o.keptArea = &area_;
@@ -252,6 +294,15 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     auto t = Clock::now();
     LiveTarget now(pid_, {}, {area_.addr, area_.addr + area_.size});
     uint64_t n = cache.copy(pagesHoldingData(pid_, now.maps()));
+    for (auto& [c, ct] : children_) {
+      try {
+        LiveTarget child(c);
+        n += ct.cache->copy(pagesHoldingData(c, child.maps()));
+      } catch (const Error& e) {
+        spdlog::debug("pid {}: child {} left pre-copying: {}", pid_, c, e.what());
+        ct.tracker.reset();
+      }
+    }
     o.precopyCopyUs += usSince(t);
     o.precopyPages += n;
     spdlog::debug("pid {}: armed in a {} us stop; {} pages copied while running in {} us", pid_,
@@ -279,6 +330,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     }
     uint64_t collectUs = usSince(t);
     uint64_t n = cache.copy(written);
+    n += precopyChildren();
     uint64_t us = usSince(t);
     o.precopyCopyUs += us;
     o.precopyPages += n;
@@ -298,6 +350,8 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   Selection sel(*this, cache, !incremental);
   o.selection = &sel;
   o.precopied = &cache;
+  for (auto& [pid, c] : children_)
+    if (c.cache && c.tracker) o.childPrecopied[pid] = c.cache.get();
   if (incremental) o.parent = parent_;
   for (auto& [pid, c] : children_) c.seen = false;
   info.dump = Dumper::run(pid_, dir, o);
@@ -314,6 +368,28 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
                  "budget of {} us",
                  info.id, pid_, info.dump.maxStopUs, o.maxFreezeUs);
   return info;
+}
+
+uint64_t Checkpointer::precopyChildren() {
+  uint64_t n = 0;
+  for (auto& [pid, c] : children_) {
+    if (!c.tracker || !c.tracker->armed() || !c.tracker->collectsWhileRunning()) continue;
+    try {
+      if (!c.cache) c.cache = std::make_unique<PrecopyCache>(pid);
+      LiveTarget target(pid, c.lastMaps, {0, 0});
+      uint64_t gen = c.tracker->flagsGeneration();
+      DirtySet written = c.tracker->collect(target);
+      c.lastMaps = c.tracker->flagsGeneration() == gen ? target.allMaps()
+                                                       : std::vector<MapsEntry>{};
+      n += c.cache->copy(written);
+    } catch (const Error& e) {
+      // Exited, or its address space replaced: its next checkpoint holds all of it.
+      spdlog::debug("pid {}: child {} left pre-copying: {}", pid_, pid, e.what());
+      c.tracker.reset();
+      c.cache.reset();
+    }
+  }
+  return n;
 }
 
 CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid, CheckpointPolicy policy) {

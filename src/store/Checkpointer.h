@@ -91,7 +91,13 @@ class Checkpointer {
     uint64_t startTime = 0;
     std::unique_ptr<DirtyTracker> tracker;
     bool seen = false;  // dumped by the current checkpoint
+    // Precopy: the child's pages copied while it ran, and its last exact listing.
+    std::unique_ptr<PrecopyCache> cache;
+    std::vector<MapsEntry> lastMaps;
   };
+  // One pre-copy round over the children whose trackers follow them while they run; returns
+  // the pages copied. A child that cannot be followed is dumped in full next time.
+  uint64_t precopyChildren();
   std::map<pid_t, ChildTracker> children_;
 };
 
