@@ -39,10 +39,14 @@ int main(int argc, char** argv) {
   bool json = false;
   std::string images;
   bool leaveRunning = false;
+  bool tcpClose = false;
   auto* dump = app.add_subcommand("dump", "Checkpoint a running process into an image directory");
   dump->add_option("--pid", pid, "Process to checkpoint")->required();
   dump->add_option("--images", images, "Image directory to write")->required();
   dump->add_flag("--leave-running", leaveRunning, "Let the process run on after the checkpoint");
+  dump->add_flag("--tcp-close", tcpClose,
+                 "Checkpoint established TCP connections as closed: the restored process sees "
+                 "them reset (and, without --leave-running, their peers get a reset)");
   std::string parent;
   dump->add_option("--parent", parent,
                    "Incremental: store only what changed since this earlier image of the process");
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
     if (*dump) {
       cryo::DumpOptions o;
       o.leaveRunning = leaveRunning;
+      o.tcpClose = tcpClose;
       std::unique_ptr<cryo::ParentDiffSelection> sel;
       if (!parent.empty()) {
         sel = std::make_unique<cryo::ParentDiffSelection>(parent);

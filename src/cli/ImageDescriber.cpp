@@ -1,7 +1,9 @@
 // ImageDescriber: what `cryo show` prints about an image, as text for people or JSON for scripts.
 #include "cli/ImageDescriber.h"
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -10,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "common/InetAddress.h"
 #include "image/ImageFormat.h"
 
 namespace cryo {
@@ -110,6 +113,45 @@ nlohmann::json fdState(const img::FileDescription& d) {
                             t.events(), t.data());
       }
       j["detail"] = fmt::format("watches {}", list.empty() ? "nothing" : list);
+      break;
+    }
+    case img::FileDescription::UNIX_SOCKET: {
+      const auto& u = d.unix_socket();
+      static const char* const states[] = {"unconnected", "connected", "listening"};
+      const char* type = u.type() == SOCK_STREAM ? "stream"
+                         : u.type() == SOCK_DGRAM ? "datagram"
+                                                  : "seqpacket";
+      std::string name = u.name().empty()       ? ""
+                         : u.name()[0] == '\0' ? "@" + u.name().substr(1)
+                                                : u.name();
+      size_t queued = 0;
+      for (const auto& m : u.queue()) queued += m.data().size();
+      j["type"] = type;
+      j["state"] = states[u.state() % 3];
+      j["name"] = name;
+      j["peer_ino"] = u.peer_ino();
+      j["queued_bytes"] = queued;
+      j["detail"] = fmt::format(
+          "unix {} {}{}{}{}, {} bytes queued in {} messages", type, states[u.state() % 3],
+          name.empty() ? "" : " " + name,
+          u.peer_ino() ? fmt::format(", peer socket:[{}]", u.peer_ino()) : "",
+          u.peer_closed() ? ", peer closed" : "", queued, u.queue_size());
+      break;
+    }
+    case img::FileDescription::INET_SOCKET: {
+      const auto& n = d.inet_socket();
+      static const char* const states[] = {"unconnected", "listening", "connected",
+                                           "reset (--tcp-close)"};
+      std::string local = n.bound() ? InetAddress::text(n.family(), n.local_addr(), n.local_port())
+                                    : "unbound";
+      j["protocol"] = n.protocol() == IPPROTO_TCP ? "tcp" : "udp";
+      j["state"] = states[n.state() % 4];
+      j["local"] = local;
+      j["detail"] = fmt::format("{} {} {}{}", n.protocol() == IPPROTO_TCP ? "tcp" : "udp",
+                                states[n.state() % 4], local,
+                                n.state() == img::InetSocket::LISTENING
+                                    ? fmt::format(", backlog {}", n.backlog())
+                                    : "");
       break;
     }
     default:

@@ -43,6 +43,8 @@ struct InjectionArea {
 
 struct DumpOptions {
   bool leaveRunning = false;
+  // Established TCP connections are recorded as closed (restored reset) instead of refused.
+  bool tcpClose = false;
   // Incremental: the parent image and what selects the changed pages (both or neither).
   std::filesystem::path parent;
   PageSelection* selection = nullptr;

@@ -92,6 +92,9 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("shell_pipeline", Kind::Shell, milliseconds(1640), 1, {}, {}),
       // Debian's xz compressing with two worker threads: a multi-threaded real program.
       TargetProgram("xz_threads", Kind::Debian, milliseconds(1800), 3, {}, {}),
+      TargetProgram("unix_sockets", Kind::Native, milliseconds(1530), 1, {}, {}),
+      TargetProgram("unix_server", Kind::Native, milliseconds(1600), 1, {}, {}),
+      TargetProgram("inet_server", Kind::Native, milliseconds(20000), 1, {}, {}),
   };
   return programs;
 }
@@ -132,6 +135,8 @@ std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
     args.push_back((workdir / "input.txt").string());
     args.push_back(workdir.string());
   }
+  if (name_ == "unix_sockets" || name_ == "unix_server" || name_ == "inet_server")
+    args.push_back(workdir.string());
   return args;
 }
 

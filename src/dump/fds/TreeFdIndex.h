@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dump/fds/FdTable.h"
+#include "dump/fds/TcpResets.h"
 
 namespace cryo {
 
@@ -32,12 +33,15 @@ class TreeFdIndex {
   // True the first time `key` is claimed: what is stored once for the whole tree (a pipe's
   // buffered bytes, a socket's queue).
   bool claimOnce(const std::string& key) { return claimed_.insert(key).second; }
+  // TCP connections to reset once the dump has ended well (--tcp-close).
+  TcpResets& tcpResets() { return tcpResets_; }
 
  private:
   std::map<pid_t, FdTable> tables_;
   std::map<std::pair<pid_t, uint32_t>, uint64_t> treeIds_;
   std::set<uint64_t> readers_, writers_, inodes_;
   std::set<std::string> claimed_;
+  TcpResets tcpResets_;
 };
 
 }  // namespace cryo

@@ -7,10 +7,12 @@
 #include "restore/fds/EventFdRestorer.h"
 #include "restore/fds/FileFdRestorer.h"
 #include "restore/fds/MemfdFdRestorer.h"
+#include "restore/fds/InetSocketRestorer.h"
 #include "restore/fds/InheritedFdRestorer.h"
 #include "restore/fds/PipeFdRestorer.h"
 #include "restore/fds/SignalFdRestorer.h"
 #include "restore/fds/TimerFdRestorer.h"
+#include "restore/fds/UnixSocketRestorer.h"
 
 namespace cryo {
 
@@ -20,6 +22,8 @@ std::vector<std::unique_ptr<FdRestorer>> FdRestorerRegistry::all() {
   v.push_back(std::make_unique<MemfdFdRestorer>());
   v.push_back(std::make_unique<PipeFdRestorer>());
   v.push_back(std::make_unique<InheritedFdRestorer>());
+  v.push_back(std::make_unique<UnixSocketRestorer>());
+  v.push_back(std::make_unique<InetSocketRestorer>());
   v.push_back(std::make_unique<EventFdRestorer>());
   v.push_back(std::make_unique<TimerFdRestorer>());
   v.push_back(std::make_unique<SignalFdRestorer>());
