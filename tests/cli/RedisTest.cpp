@@ -1,4 +1,5 @@
 // RedisTest: a real server from Debian's packages: redis-server loaded with 100,000 keys over a loopback TCP port is checkpointed, killed and restored; every key reads back with its value and new clients connect.
+#include <signal.h>
 #include <unistd.h>
 
 #include <thread>
@@ -107,6 +108,50 @@ TEST_F(Redis, restore_of_redis_with_100k_keys_reads_every_key_back_and_takes_new
   ASSERT_TRUE(r.bulk.has_value());
   EXPECT_EQ(*r.bulk, "restore");
   EXPECT_EQ(d.command({"DBSIZE"}).text, std::to_string(kKeys + 1));
+}
+
+TEST_F(Redis, dump_of_redis_with_a_connected_client_is_refused_naming_tcp_close_and_redis_runs_on) {
+  ASSERT_NO_FATAL_FAILURE(startServer());
+  RespClient client(port_, kWait);
+  ASSERT_EQ(client.command({"SET", "k", "v"}).text, "OK");
+  fs::path images = tmp_ / "img";
+  CommandResult d = CryoCli::dump(pid_, images, false);
+  expectFailure(d, {"established TCP connection", "--tcp-close"});
+  EXPECT_FALSE(fs::exists(images)) << "a refused dump created " << images;
+  // The server and the connection are unharmed.
+  auto r = client.command({"GET", "k"});
+  ASSERT_TRUE(r.bulk.has_value());
+  EXPECT_EQ(*r.bulk, "v");
+}
+
+TEST_F(Redis, with_tcp_close_the_connected_client_is_reset_and_new_clients_read_every_key) {
+  ASSERT_NO_FATAL_FAILURE(startServer());
+  ASSERT_NO_FATAL_FAILURE(load());
+  RespClient old(port_, kWait);
+  ASSERT_EQ(old.command({"PING"}).text, "PONG");
+  fs::path images = tmp_ / "img";
+  CommandResult d = CommandRunner::run({CryoCli::binary().string(), "dump", "--pid",
+                                        std::to_string(pid_), "--images", images.string(),
+                                        "--tcp-close"},
+                                       {}, kWait);
+  ASSERT_TRUE(d.succeeded()) << d.describe();
+  ExitStatus st = ProcessControl::waitForExit(pid_, kWait);
+  EXPECT_TRUE(st.killedBy(SIGKILL)) << st.describe();
+  EXPECT_TRUE(old.closedByPeer(std::chrono::seconds(5)))
+      << "the client of the killed server saw no reset or end of connection";
+  ASSERT_NO_FATAL_FAILURE(restoreAs(images, pid_));
+  // The restored server drops the connection it had (reset) and serves new clients.
+  RespClient c(port_, kWait);
+  EXPECT_EQ(c.command({"DBSIZE"}).text, std::to_string(kKeys));
+  EXPECT_EQ(wrongKeys(c), 0) << "keys lost or changed across the checkpoint";
+  auto info = c.command({"INFO", "clients"});
+  ASSERT_TRUE(info.bulk.has_value());
+  // Only this client is left: the reset connection was closed by the server.
+  for (int i = 0; i < 100 && info.bulk->find("connected_clients:1\r\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    info = c.command({"INFO", "clients"});
+  }
+  EXPECT_NE(info.bulk->find("connected_clients:1\r\n"), std::string::npos) << *info.bulk;
 }
 
 }  // namespace
