@@ -1,4 +1,4 @@
-// TreeTest: process trees: a dump refused because of one child's fd leaves every process of the tree running unharmed, and a tree checkpointed periodically by `cryo run` (each child with a tracker of its own) restores from the store like an uninterrupted run.
+// TreeTest: process trees: a dump refused because of one child's fd leaves every process of the tree running unharmed; a tree checkpointed periodically by `cryo run` (each child with a tracker of its own), and the other breadth programs (shared memory, a shell pipeline, UNIX sockets, eventfd/timerfd/signalfd/epoll, POSIX timers), restore from the store like an uninterrupted run.
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -36,46 +36,63 @@ TEST_F(Tree, dump_refuses_an_unsupported_fd_of_a_child_naming_it_and_the_tree_ru
   expectMatchesReference(p, ref, run, st);
 }
 
-// (tracker, mode): in precopy mode the rounds follow the main process; its children are
-// copied in the final freeze, each from its own tracker.
-class PeriodicTree : public CheckpointFixture,
-                     public ::testing::WithParamInterface<TrackerMode> {};
+// Runs `program` under `cryo run --every 100ms` (tracker and mode `how`), kills the whole tree
+// after a random part of its run, restores the store's latest checkpoint and compares the
+// finished output with an uninterrupted run. Returns the store's listing.
+class Periodic : public CheckpointFixture {
+ protected:
+  nlohmann::json periodicRoundTrip(const std::string& program, const TrackerMode& how);
+};
+
+nlohmann::json Periodic::periodicRoundTrip(const std::string& program, const TrackerMode& how) {
+  TempDir& tmp = tmp_;
+  RandomDelay& delay = delay_;
+  const TargetProgram& p = TargetProgram::byName(program);
+  fs::path refDir = tmp / "ref", runDir = tmp / "run";
+  fs::create_directories(refDir);
+  fs::create_directories(runDir);
+  auto ref = refDir / "output.txt";
+  auto out = runDir / "output.txt";
+  auto store = tmp / "store";
+  pid_t refPid = ProcessControl::spawnTarget(p.argv(refDir), ref);
+  std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store", store.string(),
+                                   "--every", "100ms", "--tracker", how.tracker,
+                                   "--freeze-mode", how.mode, "--"};
+  for (const auto& a : p.argv(runDir)) argv.push_back(a);
+  pid_t cryoPid = ProcessControl::spawnTarget(argv, out);
+  pid_t task = taskOf(cryoPid);
+  EXPECT_GT(task, 0);
+  if (task <= 0) return {};
+  delay.sleepFractionOf(p.nominalRunTime(), 0.4, 0.8, "kill the tree after");
+  ProcessControl::killTree(task, kWait);
+  ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
+  EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
+      << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out);
+  EXPECT_TRUE(ProcessControl::waitUntilGone(task, kWait));
+  ProcessControl::reapIfZombie(task);
+
+  nlohmann::json list = listStore(store);
+  EXPECT_GE(list.size(), 2u) << list.dump();
+  EXPECT_GE(checkListing(list, how.mode), 1)
+      << "no incremental checkpoint was taken: " << list.dump();
+  restoreStoreAndCompare(store, task, refPid, ref, out, kWait);
+  return list;
+}
+
+// (tracker, mode): each child process has a tracker of its own; in precopy mode the rounds
+// copy every process's writes while the tree runs.
+class PeriodicTree : public Periodic, public ::testing::WithParamInterface<TrackerMode> {};
 
 TEST_P(PeriodicTree, restore_of_tree_from_periodic_store_matches_uninterrupted_run) {
   const TrackerMode& how = GetParam();
   std::string why;
   if (!backendAvailable(how.tracker, why)) GTEST_SKIP() << "backend unavailable here: " << why;
-  const milliseconds runTime(1700);
-  auto ref = tmp_ / "ref.txt";
-  auto out = tmp_ / "out.txt";
-  auto store = tmp_ / "store";
-  pid_t refPid = ProcessControl::spawnTarget({programPath("proc_tree")}, ref);
-  std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store", store.string(),
-                                   "--every", "100ms", "--tracker", how.tracker,
-                                   "--freeze-mode", how.mode, "--", programPath("proc_tree")};
-  pid_t cryoPid = ProcessControl::spawnTarget(argv, out);
-  pid_t task = taskOf(cryoPid);
-  ASSERT_GT(task, 0);
-  delay_.sleepFractionOf(runTime, 0.4, 0.8, "kill the tree after");
-  ProcessControl::killTree(task, kWait);
-  ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
-  EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
-      << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out);
-  ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
-  ProcessControl::reapIfZombie(task);
-
-  nlohmann::json list = listStore(store);
-  ASSERT_GE(list.size(), 2u) << list.dump();
-  EXPECT_GE(checkListing(list, how.mode), 1)
-      << "no incremental checkpoint was taken: " << list.dump();
+  nlohmann::json list = periodicRoundTrip("proc_tree", how);
+  ASSERT_GE(list.size(), 2u);
   // The last incremental checkpoint stores far less than the tree's memory (each child's own
   // tracker found what it wrote).
-  const auto& last = list.back();
-  const auto& first = list.front();
-  EXPECT_LT(last["pages"].get<uint64_t>(), first["pages"].get<uint64_t>())
+  EXPECT_LT(list.back()["pages"].get<uint64_t>(), list.front()["pages"].get<uint64_t>())
       << "incremental checkpoints store as much as the full one: " << list.dump();
-
-  restoreStoreAndCompare(store, task, refPid, ref, out, kWait);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PeriodicTree,
@@ -83,6 +100,20 @@ INSTANTIATE_TEST_SUITE_P(Backends, PeriodicTree,
                                            TrackerMode{"uffd-wp", "precopy"},
                                            TrackerMode{"hash", "stop"}),
                          [](const auto& info) { return info.param.name(); });
+
+// The other programs of the breadth tests under `cryo run` (its default: uffd-wp, precopy).
+class PeriodicProgram : public Periodic, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(PeriodicProgram, restore_from_periodic_store_matches_uninterrupted_run) {
+  std::string why;
+  if (!backendAvailable("uffd-wp", why)) GTEST_SKIP() << "backend unavailable here: " << why;
+  periodicRoundTrip(GetParam(), TrackerMode{"uffd-wp", "precopy"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, PeriodicProgram,
+                         ::testing::Values("shm_tree", "shell_pipeline", "unix_server",
+                                           "unix_sockets", "anon_fds", "posix_timers"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace cryo::test

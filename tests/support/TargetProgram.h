@@ -34,12 +34,13 @@ class TargetProgram {
   // /dev/null and stdout+stderr to workdir/output.txt. Records a test failure (pid -1) if it
   // cannot start.
   TargetRun start(const std::filesystem::path& workdir) const;
+  // The command line that runs the program in `workdir` (which start() prepares).
+  std::vector<std::string> argv(const std::filesystem::path& workdir) const;
 
  private:
   enum class Kind { Native, SystemPython, Shell, Debian };
   TargetProgram(std::string name, Kind kind, std::chrono::milliseconds runTime, int threads,
                 std::vector<std::string> extraOutputs, std::vector<std::string> appendedFiles);
-  std::vector<std::string> argv(const std::filesystem::path& workdir) const;
 
   std::string name_;
   Kind kind_;
