@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
                    "for checkpoint); overruns are reported");
     sc->add_option("--cpu", cpus, "Run cryo's own threads on these CPUs only, e.g. 1 or 0,2-3");
     sc->add_option("--nice", nice, "cryo's own nice value (-20..19): lower its priority");
+    sc->add_flag("--tcp-close", tcpClose,
+                 "Record established TCP connections as closed (a restore resets them) instead "
+                 "of refusing the checkpoint");
   };
   size_t keep = 0;
   std::vector<std::string> command;
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
       cpu.apply();
       cryo::RunOptions ro;
       ro.freezeMode = freezeMode;
+      ro.tcpClose = tcpClose;
       if (!maxFreeze.empty()) ro.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
       ro.cpu = &cpu;
       ro.store = store;
@@ -148,6 +152,7 @@ int main(int argc, char** argv) {
       cryo::CpuPolicy cpu(cpus, nice);
       cpu.apply();
       cryo::CheckpointPolicy policy;
+      policy.tcpClose = tcpClose;
       if (!maxFreeze.empty()) {
         policy.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
         policy.mode = cryo::FreezeMode::kPrecopy;

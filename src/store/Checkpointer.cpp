@@ -200,6 +200,7 @@ CheckpointInfo Checkpointer::stopAndCopy() {
   o.leaveRunning = true;
   o.keptArea = &area_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
+  o.tcpClose = policy_.tcpClose;
   info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
   std::unique_ptr<Selection> sel;
   if (tracker_) {
@@ -284,6 +285,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   o.mode = "precopy";
   o.trackerName = trackerName_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
+  o.tcpClose = policy_.tcpClose;
   o.startedAt = started;
   if (!incremental) {
     // Stop briefly to start tracking writes, then copy all memory while the task runs.
@@ -402,6 +404,7 @@ CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid, CheckpointP
   DumpOptions o;
   o.leaveRunning = true;
   o.maxFreezeUs = static_cast<uint64_t>(policy.maxFreeze.count());
+  o.tcpClose = policy.tcpClose;
   std::unique_ptr<ParentDiffSelection> sel;
   auto latest = store.latestComplete();
   if (latest && latest->manifest.root_pid() == pid) {

@@ -29,6 +29,9 @@ struct CheckpointPolicy {
   // fits in it (or the rounds stop converging); a stop that overran it is reported.
   std::chrono::microseconds maxFreeze{0};
   int maxRounds = 8;
+  // Established TCP connections are recorded as closed (a restore resets them) instead of
+  // failing the checkpoint (`--tcp-close`).
+  bool tcpClose = false;
 
   // "stop" or "precopy" (throws for anything else).
   static FreezeMode parseMode(const std::string& name);

@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "CheckpointFixture.h"
+#include "OutputCompare.h"
 #include "RespClient.h"
+#include "StoreRun.h"
 
 namespace fs = std::filesystem;
 
@@ -29,15 +31,16 @@ class Redis : public CheckpointFixture {
       GTEST_SKIP() << kRedis << " is not installed (apt-get install redis-server)";
   }
 
-  // Starts redis-server on a free loopback port, persistence off, in the test's directory.
-  void startServer() {
+  // redis-server on a free loopback port, persistence off, in the test's directory.
+  std::vector<std::string> serverArgv() {
     port_ = RespClient::freePort();
     fs::path dir = tmp_ / "redis";
     fs::create_directories(dir);
-    pid_ = ProcessControl::spawnTarget(
-        {kRedis, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", dir.string(), "--protected-mode", "yes"},
-        dir / "redis.log");
+    return {kRedis,   "--port",       std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", dir.string(), "--protected-mode", "yes"};
+  }
+  void startServer() {
+    pid_ = ProcessControl::spawnTarget(serverArgv(), tmp_ / "redis" / "redis.log");
     ASSERT_GT(pid_, 0);
     RespClient c(port_, kWait);
     ASSERT_EQ(c.command({"PING"}).text, "PONG");
@@ -152,6 +155,39 @@ TEST_F(Redis, with_tcp_close_the_connected_client_is_reset_and_new_clients_read_
     info = c.command({"INFO", "clients"});
   }
   EXPECT_NE(info.bulk->find("connected_clients:1\r\n"), std::string::npos) << *info.bulk;
+}
+
+TEST_F(Redis, periodic_checkpoints_with_tcp_close_while_a_client_is_connected_restore_every_key) {
+  fs::path store = tmp_ / "store";
+  std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store", store.string(),
+                                   "--every", "200ms", "--tcp-close", "--"};
+  for (const auto& a : serverArgv()) argv.push_back(a);
+  pid_t cryoPid = ProcessControl::spawnTarget(argv, tmp_ / "run.log");
+  pid_ = taskOf(cryoPid);
+  ASSERT_GT(pid_, 0);
+  RespClient client(port_, kWait);  // stays connected through every checkpoint
+  ASSERT_NO_FATAL_FAILURE(load());
+  ASSERT_EQ(client.command({"SET", "last", "write"}).text, "OK");
+  // Two more checkpoints after the last write, each with the client connected.
+  size_t have = checkpointCount(store);
+  ASSERT_TRUE(waitForCheckpoints(store, have + 2, cryoPid, kWait))
+      << "cryo run took no checkpoint with a client connected; its log:\n"
+      << OutputCompare::readFile(tmp_ / "run.log");
+  ProcessControl::killTree(pid_, kWait);
+  ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
+  EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL)) << cryoStatus.describe();
+  ASSERT_TRUE(ProcessControl::waitUntilGone(pid_, kWait));
+  ProcessControl::reapIfZombie(pid_);
+
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  RespClient c(port_, kWait);
+  EXPECT_EQ(c.command({"DBSIZE"}).text, std::to_string(kKeys + 1));
+  EXPECT_EQ(wrongKeys(c), 0) << "keys lost or changed across the checkpoints";
+  auto last = c.command({"GET", "last"});
+  ASSERT_TRUE(last.bulk.has_value());
+  EXPECT_EQ(*last.bulk, "write");
 }
 
 }  // namespace
