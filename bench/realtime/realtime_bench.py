@@ -22,30 +22,16 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from benchlib import become_subreaper, log, parse_duration, pct  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
 UAPI = os.path.join(REPO, 'src', 'common', 'KernelUapi.h')  # the definitions scan_cost needs
-PR_SET_CHILD_SUBREAPER = 36
 PROGRAMS = ('steady_writer', 'scan_cost')
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
-
-def pct(values, p):
-    """Nearest-rank percentile (p in 0..100); None for no values."""
-    v = sorted(values)
-    if not v:
-        return None
-    return v[max(0, min(len(v) - 1, int(math.ceil(p / 100.0 * len(v))) - 1))]
-
-
-def parse_duration(text):
-    for unit, scale in (('us', 1e-6), ('ms', 1e-3), ('s', 1.0), ('m', 60.0)):
-        if text.endswith(unit) and text[:-len(unit)].replace('.', '', 1).isdigit():
-            return float(text[:-len(unit)]) * scale
-    return float(text)
 
 
 # ---- the C programs ------------------------------------------------------------------------
@@ -406,8 +392,7 @@ def main():
         raise SystemExit('error: --seconds must be longer than --warmup')
     rates = [float(r) if '.' in r else int(r) for r in a.rates.split(',') if r]
     modes = [m for m in a.modes.split(',') if m]
-    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise SystemExit('error: prctl(PR_SET_CHILD_SUBREAPER) failed')
+    become_subreaper()
 
     tmp = tempfile.mkdtemp(prefix='cryo-rtbench-', dir=a.dir)
     rows, limits, status = [], {}, 0

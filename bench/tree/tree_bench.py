@@ -33,9 +33,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from benchlib import become_subreaper, log, parse_duration, pct  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
-PR_SET_CHILD_SUBREAPER = 36
 PROGRAM = 'tree_target'
 SOURCES = [os.path.join(HERE, PROGRAM + '.c'), os.path.join(REPO, 'bench', 'bench_pattern.h')]
 
@@ -44,16 +46,6 @@ class BenchError(Exception):
     """A step failed; the message names the command and holds its standard error."""
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(values, p):
-    """Nearest-rank percentile (p in 0..100); None for no values."""
-    v = sorted(values)
-    if not v:
-        return None
-    return v[max(0, min(len(v) - 1, int(math.ceil(p / 100.0 * len(v))) - 1))]
 
 
 def median(values):
@@ -589,8 +581,7 @@ def main():
         raise SystemExit('error: --reps must be at least 1')
     configs = parse_configs(a.configs)
     a.cryo = find_cryo(a.cryo)
-    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise SystemExit('error: prctl(PR_SET_CHILD_SUBREAPER) failed')
+    become_subreaper()
 
     tmp = tempfile.mkdtemp(prefix='cryo-treebench-', dir=a.dir)  # mode 0700: images hold memory
     os.chmod(tmp, 0o700)

@@ -133,10 +133,7 @@ TEST_F(Redis, with_tcp_close_the_connected_client_is_reset_and_new_clients_read_
   RespClient old(port_, kWait);
   ASSERT_EQ(old.command({"PING"}).text, "PONG");
   fs::path images = tmp_ / "img";
-  CommandResult d = CommandRunner::run({CryoCli::binary().string(), "dump", "--pid",
-                                        std::to_string(pid_), "--images", images.string(),
-                                        "--tcp-close"},
-                                       {}, kWait);
+  CommandResult d = CryoCli::dumpWith(pid_, images, {"--tcp-close"});
   ASSERT_TRUE(d.succeeded()) << d.describe();
   ExitStatus st = ProcessControl::waitForExit(pid_, kWait);
   EXPECT_TRUE(st.killedBy(SIGKILL)) << st.describe();

@@ -215,10 +215,7 @@ TEST_F(Sockets, tcp_close_resets_the_peer_and_the_restored_task_sees_the_reset) 
   Client c = connectTo(AF_INET, ports_.tcp4);
   EXPECT_EQ(ask(c, "ping 1"), "pong 1");
   fs::path images = tmp_ / "img";
-  CommandResult d = CommandRunner::run({CryoCli::binary().string(), "dump", "--pid",
-                                        std::to_string(run.pid), "--images", images.string(),
-                                        "--tcp-close"},
-                                       {}, CryoCli::kTimeout);
+  CommandResult d = CryoCli::dumpWith(run.pid, images, {"--tcp-close"});
   ASSERT_TRUE(d.succeeded()) << d.describe();
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   EXPECT_TRUE(st.killedBy(SIGKILL)) << st.describe();
@@ -240,10 +237,7 @@ TEST_F(Sockets, tcp_close_with_leave_running_keeps_the_connection_of_the_running
   Client c = connectTo(AF_INET, ports_.tcp4);
   EXPECT_EQ(ask(c, "ping 1"), "pong 1");
   fs::path images = tmp_ / "img";
-  CommandResult d = CommandRunner::run({CryoCli::binary().string(), "dump", "--pid",
-                                        std::to_string(run.pid), "--images", images.string(),
-                                        "--tcp-close", "--leave-running"},
-                                       {}, CryoCli::kTimeout);
+  CommandResult d = CryoCli::dumpWith(run.pid, images, {"--tcp-close", "--leave-running"});
   ASSERT_TRUE(d.succeeded()) << d.describe();
   EXPECT_EQ(ask(c, "ping 2"), "pong 2") << "the running task's connection broke";
   quit(run);

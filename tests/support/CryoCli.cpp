@@ -25,6 +25,14 @@ CommandResult CryoCli::dump(pid_t pid, const std::filesystem::path& images, bool
   return CommandRunner::run(argv, faultEnv(fault), kTimeout);
 }
 
+CommandResult CryoCli::dumpWith(pid_t pid, const std::filesystem::path& images,
+                               const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {binary().string(), "dump", "--pid", std::to_string(pid),
+                                   "--images", images.string()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return CommandRunner::run(argv, {}, kTimeout);
+}
+
 CommandResult CryoCli::restore(const std::filesystem::path& images, const std::string& fault) {
   return CommandRunner::run({binary().string(), "restore", "--images", images.string()},
                             faultEnv(fault), kTimeout);

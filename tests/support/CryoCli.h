@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "CommandRunner.h"
 
@@ -20,6 +21,9 @@ class CryoCli {
 
   static CommandResult dump(pid_t pid, const std::filesystem::path& images, bool leaveRunning,
                             const std::string& fault = "");
+  // `cryo dump` with these flags added (--tcp-close, --leave-running, ...).
+  static CommandResult dumpWith(pid_t pid, const std::filesystem::path& images,
+                                const std::vector<std::string>& flags);
   static CommandResult restore(const std::filesystem::path& images, const std::string& fault = "");
   // `cryo restore` with these environment variables added (CRYO_LOG, CRYO_TIMER_IDS, ...).
   static CommandResult restoreWithEnv(const std::filesystem::path& images,
