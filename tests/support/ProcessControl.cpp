@@ -210,6 +210,10 @@ bool ProcessControl::reapAll(const std::set<pid_t>& pids, std::chrono::milliseco
 
 void ProcessControl::killTree(pid_t root, std::chrono::milliseconds timeout) {
   std::set<pid_t> rest = descendants(root);
+  // Stopped first, all of them, then killed: no process of the tree runs on between two kills
+  // (a pipeline's last stage would otherwise see its input end and print a partial result).
+  ::kill(root, SIGSTOP);
+  for (pid_t pid : rest) ::kill(pid, SIGSTOP);
   ::kill(root, SIGKILL);
   for (pid_t pid : rest) ::kill(pid, SIGKILL);
   EXPECT_TRUE(reapAll(rest, timeout)) << "processes of the tree of " << root << " did not end";

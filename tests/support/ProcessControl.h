@@ -44,8 +44,8 @@ class ProcessControl {
   // Waits until each of `pids` is gone, reaping those that are zombie children of ours. False
   // if one is still there when the timeout passes.
   static bool reapAll(const std::set<pid_t>& pids, std::chrono::milliseconds timeout);
-  // SIGKILLs `root` and its descendants and reaps the descendants (not the root: the caller
-  // waits for it).
+  // Stops `root` and its descendants (SIGSTOP, all of them first, so that none runs on while
+  // the others die), SIGKILLs them and reaps the descendants (not the root: the caller waits).
   static void killTree(pid_t root, std::chrono::milliseconds timeout);
 
   // Live (not zombie) direct children of the test process.

@@ -33,7 +33,8 @@ std::string filePipeInput() {
   return o.str().substr(0, 18 * 96);
 }
 
-// About 6 MB of text made of a few thousand pseudo-random words: xz takes a couple of seconds.
+// 16 MiB of text made of a few thousand pseudo-random words: xz with two worker threads takes
+// two seconds or more (its run must outlast 70 % of the nominal time even on an idle machine).
 std::string xzInput() {
   uint64_t state = 5;
   auto next = [&state] {
@@ -49,8 +50,8 @@ std::string xzInput() {
     words.push_back(w);
   }
   std::string out;
-  out.reserve(6 << 20);
-  while (out.size() < (6u << 20)) {
+  out.reserve(16 << 20);
+  while (out.size() < (16u << 20)) {
     for (int k = 0; k < 8; k++) {
       out += words[next() % words.size()];
       out += k == 7 ? '\n' : ' ';
