@@ -1,7 +1,9 @@
-# benchlib.py: small helpers the benchmark scripts share (log lines, nearest-rank percentiles, durations, the subreaper).
+# benchlib.py: small helpers the benchmark scripts share (log lines, nearest-rank percentiles, durations, the subreaper, the machine).
 """Helpers shared by bench/realtime/realtime_bench.py and bench/tree/tree_bench.py."""
 import ctypes
 import math
+import os
+import platform
 import sys
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -33,3 +35,19 @@ def become_subreaper():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise SystemExit('error: prctl(PR_SET_CHILD_SUBREAPER) failed: errno %d' % ctypes.get_errno())
+
+
+def machine_info():
+    """Kernel, CPU count and model, transparent huge page setting."""
+    info = dict(kernel=platform.release(), cpus=os.cpu_count())
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    info['cpu'] = line.split(':', 1)[1].strip()
+                    break
+        with open('/sys/kernel/mm/transparent_hugepage/enabled') as f:
+            info['thp'] = f.read().strip()
+    except OSError:
+        pass
+    return info

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from benchlib import become_subreaper, log, parse_duration, pct  # noqa: E402
+from benchlib import become_subreaper, log, machine_info, parse_duration, pct  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -337,21 +337,6 @@ def floors(limits, a, rates):
         out.append(dict(rate=rate, dirty_mib=unique / 256, dirty_fraction=frac, scan_ms=scan_ms,
                         copy_ms=copy_ms, stop_floor_ms=scan_ms + copy_ms))
     return out
-
-
-def machine_info():
-    info = dict(kernel=platform.release(), cpus=os.cpu_count())
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    info['cpu'] = line.split(':', 1)[1].strip()
-                    break
-        with open('/sys/kernel/mm/transparent_hugepage/enabled') as f:
-            info['thp'] = f.read().strip()
-    except OSError:
-        pass
-    return info
 
 
 def main():

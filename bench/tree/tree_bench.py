@@ -34,6 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import benchlib  # noqa: E402
 from benchlib import become_subreaper, log, parse_duration, pct  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -522,17 +523,7 @@ def ratios(results):
 
 
 def machine_info(tmp):
-    info = dict(kernel=platform.release(), cpus=os.cpu_count())
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    info['cpu'] = line.split(':', 1)[1].strip()
-                    break
-        with open('/sys/kernel/mm/transparent_hugepage/enabled') as f:
-            info['thp'] = f.read().strip()
-    except OSError:
-        pass
+    info = benchlib.machine_info()
     p = subprocess.run(['stat', '-f', '-c', '%T', tmp], capture_output=True, text=True)
     if p.returncode == 0:
         info['image_fs'] = p.stdout.strip()
