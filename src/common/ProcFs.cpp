@@ -256,6 +256,13 @@ std::map<pid_t, pid_t> ProcFs::parents() {
   return out;
 }
 
+uint64_t ProcFs::forkCount() {
+  std::string text = readFile("/proc/stat");
+  auto p = text.find("\nprocesses ");
+  if (p == std::string::npos) fail("/proc/stat has no \"processes\" line");
+  return std::strtoull(text.c_str() + p + 11, nullptr, 10);
+}
+
 bool ProcFs::exists(pid_t pid) { return ::access(path(pid, "stat").c_str(), F_OK) == 0; }
 
 std::string ProcFs::describe(pid_t pid) {

@@ -63,6 +63,8 @@ class ProcFs {
   // Every process's parent (pid -> ppid), from one pass over /proc: the kernel here may lack
   // /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN).
   static std::map<pid_t, pid_t> parents();
+  // Processes and threads created since boot, system-wide ("processes" in /proc/stat).
+  static uint64_t forkCount();
   static bool exists(pid_t pid);
   // One line for error messages: "pid 42 (name, state S)" or "pid 42 (zombie of ...)".
   static std::string describe(pid_t pid);

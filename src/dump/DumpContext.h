@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,15 @@ struct DumpOptions {
   uint64_t maxFreezeUs = 0;      // the budget of any one stop (0: none)
   // When the checkpoint began (its rounds before the dump included); default: the dump's start.
   std::optional<std::chrono::steady_clock::time_point> startedAt;
+  // Copy-buffer pools, by pid, kept by a caller that dumps the same tree again (cryo run):
+  // faulting fresh buffers in before every freeze takes milliseconds, and whatever the task
+  // writes meanwhile is left for the freeze to copy. Null: made for this dump alone.
+  std::map<pid_t, std::unique_ptr<BufferPool>>* keptPools = nullptr;
+  // Called once the dump has everything ready, immediately before the freeze (and with these
+  // options, which it may update: the mappings hint): a caller that copies pages while the
+  // task runs takes its last round here, so that what the task writes while the dump
+  // prepares is not left for the freeze. An exception from it ends the dump, nothing frozen.
+  std::function<void(DumpOptions&)> beforeFreeze;
 };
 
 class DumpContext {

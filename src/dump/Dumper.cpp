@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -53,12 +54,15 @@ void fillIdentity(pid_t pid, const ProcStat& st, img::Process& p) {
   if (!arg.empty()) p.add_cmdline(arg);
 }
 
+// Copy buffers of a process whose dump copies few pages frozen (an incremental or pre-copied
+// one): copying and storing then overlap.
+constexpr size_t kMinCopyBuffers = 4;
+
 // Enough 8 MiB buffers for a process's resident memory (full dumps), within `budgetKb` (what
-// is left of a quarter of the memory available); at least 4 (copying and storing then
-// overlap). The budget shrinks by what is taken.
-size_t copyBufferCount(pid_t pid, const DumpOptions& opts, uint64_t& budgetKb) {
-  const size_t kMin = 4;
-  if (opts.precopied || (opts.selection && !opts.parent.empty())) return kMin;
+// is left of a quarter of the memory available); at least kMinCopyBuffers. The budget shrinks
+// by what is taken.
+size_t copyBufferCount(pid_t pid, const DumpOptions& opts, bool precopied, uint64_t& budgetKb) {
+  if (precopied || (opts.selection && !opts.parent.empty())) return kMinCopyBuffers;
   auto field = [](const std::string& text, const std::string& key) -> uint64_t {
     auto p = text.find(key);
     return p == std::string::npos ? 0 : std::strtoull(text.c_str() + p + key.size(), nullptr, 10);
@@ -67,7 +71,7 @@ size_t copyBufferCount(pid_t pid, const DumpOptions& opts, uint64_t& budgetKb) {
   uint64_t rssKb = field(rollup, "\nRss:");
   uint64_t wantKb = std::min(rssKb + rssKb / 16, budgetKb);
   budgetKb -= wantKb;
-  return std::max(kMin, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
+  return std::max(kMinCopyBuffers, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
 }
 
 uint64_t copyBudgetKb() {
@@ -112,8 +116,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // the children the task has now.
   if (opts.mapsHint.empty()) opts.mapsHint = ProcFs::maps(pid, true);
   std::map<pid_t, std::vector<MapsEntry>> childHints;
-  std::vector<pid_t> expected = ProcessTree::descendants(pid);
-  for (pid_t c : expected) {
+  ProcessTree::Listing expected = ProcessTree::list(pid);
+  for (pid_t c : expected.pids) {
     try {
       childHints[c] = ProcFs::maps(c, true);
     } catch (const Error&) {
@@ -127,10 +131,15 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // One pool per process, so that every process's pages wait in memory until the tree runs
   // again (a pool that fills up has its pages stored at once, while frozen).
   uint64_t budgetKb = copyBudgetKb();
-  std::map<pid_t, std::unique_ptr<BufferPool>> pools;
-  pools[pid] = std::make_unique<BufferPool>(copyBufferCount(pid, opts, budgetKb), 8 << 20);
-  for (const auto& [c, hint] : childHints)
-    pools[c] = std::make_unique<BufferPool>(copyBufferCount(c, opts, budgetKb), 8 << 20);
+  std::map<pid_t, std::unique_ptr<BufferPool>> ownPools;
+  std::map<pid_t, std::unique_ptr<BufferPool>>& pools = opts.keptPools ? *opts.keptPools : ownPools;
+  auto ensurePool = [&](pid_t p, bool precopied) {
+    size_t want = copyBufferCount(p, opts, precopied, budgetKb);
+    std::unique_ptr<BufferPool>& pool = pools[p];
+    if (!pool || pool->count() < want) pool = std::make_unique<BufferPool>(want, 8 << 20);
+  };
+  ensurePool(pid, opts.precopied != nullptr);
+  for (const auto& [c, hint] : childHints) ensurePool(c, opts.childPrecopied.count(c) != 0);
   std::vector<std::unique_ptr<PageReader>> pendingPages;
   // Stores the pages of every process copied so far (before another storer may start).
   auto storePending = [&] {
@@ -148,6 +157,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     PageRanges frozenCopied;
   };
   std::vector<Precopied> precopiedOf;
+  if (opts.beforeFreeze) opts.beforeFreeze(opts);
   ProcessTree frozen(pid, expected);
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
@@ -179,7 +189,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     }
     auto t = Clock::now();
     std::unique_ptr<BufferPool>& pool = pools[member.pid];
-    if (!pool) pool = std::make_unique<BufferPool>(4, 8 << 20);  // a child new since the listing
+    if (!pool) pool = std::make_unique<BufferPool>(kMinCopyBuffers, 8 << 20);  // new since the listing
     DumpContext ctx(*member.freezer, writer.pages(), *pool, own);
     ctx.setFdIndex(&fdIndex);
     ctx.setSharedMappings(&shared);
@@ -288,6 +298,15 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   writer.commit(tree, manifest);
   spdlog::debug("pid {}: image committed (fsync, rename) in {} us", pid, usSince(commitStart));
   if (!opts.leaveRunning) frozen.kill();
+  if (opts.keptPools) {
+    // Kept for the next dump: the pools of the processes still in the tree, at their small
+    // size (a full dump's pool for all of a process's memory is given back).
+    std::set<pid_t> live;
+    for (pid_t p : frozen.livePids()) live.insert(p);
+    std::erase_if(*opts.keptPools, [&](const auto& kv) {
+      return !live.count(kv.first) || !kv.second || kv.second->count() > kMinCopyBuffers;
+    });
+  }
   res.totalUs = usSince(opts.startedAt.value_or(start));
   res.pages = pages;
   res.bytes = writer.pages().bytes();

@@ -3,6 +3,8 @@
 // processes, foreign namespaces, seccomp filters).
 #include "dump/ProcessMiscCollector.h"
 
+#include <vector>
+
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -25,27 +27,43 @@ int64_t toUs(const timeval& tv) { return int64_t(tv.tv_sec) * 1000000 + tv.tv_us
 
 }  // namespace
 
-void ProcessMiscCollector::refuseUnsupported(DumpContext& ctx) {
+void ProcessMiscCollector::refuseUnsupported(DumpContext& ctx,
+                                             std::map<std::string, std::string>& st) {
   pid_t pid = ctx.pid();
-  for (const char* ns : {"ipc", "mnt", "net", "pid", "user", "uts", "cgroup", "time"}) {
-    struct stat mine {}, theirs {};
+  static const char* const kNamespaces[] = {"ipc", "mnt", "net", "pid", "user", "uts", "cgroup", "time"};
+  // cryo's own namespaces, read once (it never changes them).
+  struct Own {
+    bool known = false;
+    struct stat st {};
+  };
+  static const std::vector<Own> own = [] {
+    std::vector<Own> v;
+    for (const char* ns : kNamespaces) {
+      Own o;
+      o.known = ::stat(("/proc/self/ns/" + std::string(ns)).c_str(), &o.st) == 0;
+      v.push_back(o);
+    }
+    return v;
+  }();
+  for (size_t i = 0; i < own.size(); ++i) {
+    if (!own[i].known) continue;
+    const char* ns = kNamespaces[i];
+    struct stat theirs {};
     std::string p = ProcFs::path(pid, std::string("ns/") + ns);
-    if (::stat(("/proc/self/ns/" + std::string(ns)).c_str(), &mine) != 0) continue;
     if (::stat(p.c_str(), &theirs) != 0) failErrno("cannot stat {}", p);
-    if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
+    if (own[i].st.st_ino != theirs.st_ino || own[i].st.st_dev != theirs.st_dev)
       fail("pid {} is in another {} namespace than cryo: namespaces are not supported yet", pid,
            ns);
   }
-  auto st = ProcFs::status(ProcFs::path(pid, "status"));
   if (st.count("Seccomp") && st["Seccomp"] != "0")
     fail("pid {} runs under a seccomp filter (mode {}): not supported yet", pid, st["Seccomp"]);
 }
 
 void ProcessMiscCollector::collect(DumpContext& ctx, img::Process& out) {
-  refuseUnsupported(ctx);
   pid_t pid = ctx.pid();
-  img::ProcessMisc* m = out.mutable_misc();
   auto st = ProcFs::status(ProcFs::path(pid, "status"));
+  refuseUnsupported(ctx, st);
+  img::ProcessMisc* m = out.mutable_misc();
   m->set_umask(static_cast<uint32_t>(std::strtoul(st["Umask"].c_str(), nullptr, 8)));
   std::string cwd = ProcFs::readLink(ProcFs::path(pid, "cwd"));
   std::string root = ProcFs::readLink(ProcFs::path(pid, "root"));

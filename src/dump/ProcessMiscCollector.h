@@ -3,6 +3,9 @@
 // processes, foreign namespaces, seccomp filters).
 #pragma once
 
+#include <map>
+#include <string>
+
 #include "dump/Collector.h"
 
 namespace cryo {
@@ -13,7 +16,8 @@ class ProcessMiscCollector : public Collector {
   void collect(DumpContext& ctx, img::Process& out) override;
 
  private:
-  void refuseUnsupported(DumpContext& ctx);
+  // `status`: the process's /proc status fields.
+  void refuseUnsupported(DumpContext& ctx, std::map<std::string, std::string>& status);
 };
 
 }  // namespace cryo

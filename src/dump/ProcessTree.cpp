@@ -9,7 +9,8 @@
 
 namespace cryo {
 
-ProcessTree::ProcessTree(pid_t root, const std::vector<pid_t>& expected) {
+ProcessTree::ProcessTree(pid_t root, const Listing& listing) {
+  const std::vector<pid_t>& expected = listing.pids;
   members_.push_back({root, {}, std::make_unique<ProcessFreezer>(root)});
   frozenAt_ = members_.front().freezer->frozenAt();
   members_.front().stat = ProcFs::stat(root);
@@ -33,8 +34,13 @@ ProcessTree::ProcessTree(pid_t root, const std::vector<pid_t>& expected) {
     }
     known.insert(c);
   }
-  // List the children of frozen members until a listing finds none we do not have: a frozen
-  // process cannot fork, so the last listing saw the whole tree.
+  // No process or thread was created anywhere since the listing began (the count of forks
+  // is the same): the members are all the tree has. Processes that became orphans meanwhile
+  // are adopted by an ancestor of theirs, so none can have joined the tree (a listing while
+  // frozen costs a read of every process's stat: tenths of a millisecond).
+  if (listing.forksBefore && ProcFs::forkCount() == listing.forksBefore) return;
+  // Otherwise list the children of frozen members until a listing finds none we do not have:
+  // a frozen process cannot fork, so the last listing saw the whole tree.
   for (;;) {
     std::map<pid_t, pid_t> parents = ProcFs::parents();
     std::vector<pid_t> found;
@@ -92,19 +98,22 @@ void ProcessTree::kill() {
     if (members_[i].freezer) members_[i].freezer->kill();
 }
 
-std::vector<pid_t> ProcessTree::descendants(pid_t root) {
+std::vector<pid_t> ProcessTree::descendants(pid_t root) { return list(root).pids; }
+
+ProcessTree::Listing ProcessTree::list(pid_t root) {
+  Listing listing;
+  listing.forksBefore = ProcFs::forkCount();
   std::map<pid_t, pid_t> parents = ProcFs::parents();
-  std::vector<pid_t> out;
   std::set<pid_t> in{root};
   for (bool grew = true; grew;) {
     grew = false;
     for (const auto& [child, parent] : parents)
       if (in.count(parent) && in.insert(child).second) {
-        out.push_back(child);
+        listing.pids.push_back(child);
         grew = true;
       }
   }
-  return out;
+  return listing;
 }
 
 }  // namespace cryo

@@ -23,10 +23,18 @@ class ProcessTree {
     bool zombie() const { return !freezer; }
   };
 
-  // Freezes `root` and then its descendants, parents first (`expected`: those a listing made
-  // just before found, which spares listings while frozen). Throws if one cannot be frozen;
-  // what was frozen then runs on unharmed.
-  explicit ProcessTree(pid_t root, const std::vector<pid_t>& expected = {});
+  // The descendants of a running root as one listing saw them, and the system's count of
+  // forks (processes and threads created since boot) read just before it was made.
+  struct Listing {
+    std::vector<pid_t> pids;
+    uint64_t forksBefore = 0;
+  };
+
+  // Freezes `root` and then its descendants, parents first (`expected`: what a listing made
+  // just before found, which spares listings while frozen; if nothing anywhere forked since
+  // that listing began, none at all is made). Throws if one cannot be frozen; what was frozen
+  // then runs on unharmed.
+  ProcessTree(pid_t root, const Listing& expected);
   ProcessTree(const ProcessTree&) = delete;
   ProcessTree& operator=(const ProcessTree&) = delete;
 
@@ -44,6 +52,7 @@ class ProcessTree {
   // The descendants of a running `root` as one listing sees them (no freeze): their smaps can
   // be read before the freeze.
   static std::vector<pid_t> descendants(pid_t root);
+  static Listing list(pid_t root);
 
  private:
   void add(pid_t pid);

@@ -94,7 +94,8 @@ class Checkpointer::Selection : public PageSelection {
   std::optional<PageRanges> changedRanges(DumpContext& ctx) override {
     if (ctx.pid() != cp_.pid_) return childChanged(ctx);
     if (!incremental_) return std::nullopt;
-    PageRanges r = cp_.tracker_->changed(ctx);
+    // Precopy: the next checkpoint's rounds re-arm what the final collect reports.
+    PageRanges r = cp_.tracker_->changed(ctx, cache_ != nullptr);
     if (!cache_) return r;
     DirtySet all;
     for (const auto& [s, e] : r) all.add(s, e);
@@ -127,7 +128,7 @@ class Checkpointer::Selection : public PageSelection {
     // Incremental, or pre-copied since this checkpoint armed it: what the tracker reports,
     // and what the rounds could not copy (for a full one, the mappings no tracker follows).
     if (known && (childIncremental_ || (cache_ && c.cache))) {
-      PageRanges r = c.tracker->changed(ctx);
+      PageRanges r = c.tracker->changed(ctx, cache_ && c.cache);
       if (!cache_ || !c.cache) return r;
       DirtySet all;
       for (const auto& [s, e] : r) all.add(s, e);
@@ -315,40 +316,37 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   uint64_t prev = UINT64_MAX;
   for (int round = 1;; ++round) {
     auto t = Clock::now();
-    DirtySet written;
-    try {
-      // The listing of the previous round (or checkpoint) spares reading smaps, which walks
-      // every page table, while the layout stays the same.
-      LiveTarget target(pid_, lastMaps_, {area_.addr, area_.addr + area_.size});
-      uint64_t gen = tracker_->flagsGeneration();
-      written = tracker_->collect(target);
-      // The listing stays exact unless the collect registered something.
-      if (tracker_->flagsGeneration() == gen) o.mapsHint = target.allMaps();
-      else o.mapsHint.clear();
-      lastMaps_ = o.mapsHint;
-    } catch (const Error& e) {
-      if (!ProcFs::exists(pid_)) throw;
-      throw PrecopyInterrupted(fmt::format("precopy round {} failed: {}", round, e.what()));
-    }
-    uint64_t collectUs = usSince(t);
-    uint64_t n = cache.copy(written);
-    n += precopyChildren();
+    uint64_t collectUs = 0;
+    uint64_t n = precopyRound(o, round, collectUs);
     uint64_t us = usSince(t);
-    o.precopyCopyUs += us;
-    o.precopyPages += n;
-    o.precopyRounds = static_cast<uint32_t>(round);
     double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
     spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us)", pid_, round, n,
                   us, collectUs);
-    if (n <= finalPagesTarget(usPerPage) || round >= policy_.maxRounds ||
+    // Enough rounds once copying a round's pages takes no longer than its scan: what the
+    // task writes meanwhile, left for the last round before the freeze, then depends on the
+    // scan alone, and every further round would only re-protect pages again (each costs the
+    // running task a fault per page written and a TLB flush per page table).
+    bool scanBound = us - collectUs <= collectUs;
+    if (n <= finalPagesTarget(usPerPage) || scanBound || round >= policy_.maxRounds ||
         (round >= 3 && n * 10 > prev * 8))  // not shrinking: writes outpace the copy
       break;
     prev = n;
   }
-  // The final collect sees mappings as the last round left them: the rounds' registrations
-  // must show in the VmFlags the freeze reuses (read again only if the last round made some:
-  // every moment between the last round and the freeze lets writes pile up for the freeze).
+  // The dump's preparations (the image directory, the listings, its buffers) take a while,
+  // and the task writes on meanwhile: one last round, once they are done and immediately
+  // before the freeze, copies that too.
+  o.beforeFreeze = [this](DumpOptions& d) {
+    auto t = Clock::now();
+    uint64_t collectUs = 0;
+    uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
+    // The final collect sees mappings as the last round left them: the rounds' registrations
+    // must show in the VmFlags the freeze reuses (read again only if the round made some).
+    if (d.mapsHint.empty()) d.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
+    spdlog::debug("pid {}: last precopy round, before the freeze: {} pages in {} us (collect {} us)",
+                  pid_, n, usSince(t), collectUs);
+  };
   if (o.mapsHint.empty()) o.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
+  o.keptPools = &pools_;
   Selection sel(*this, cache, !incremental);
   o.selection = &sel;
   o.precopied = &cache;
@@ -370,6 +368,32 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
                  "budget of {} us",
                  info.id, pid_, info.dump.maxStopUs, o.maxFreezeUs);
   return info;
+}
+
+uint64_t Checkpointer::precopyRound(DumpOptions& o, int round, uint64_t& collectUs) {
+  auto t = Clock::now();
+  DirtySet written;
+  try {
+    // The listing of the previous round (or checkpoint) spares reading smaps, which walks
+    // every page table, while the layout stays the same.
+    LiveTarget target(pid_, lastMaps_, {area_.addr, area_.addr + area_.size});
+    uint64_t gen = tracker_->flagsGeneration();
+    written = tracker_->collect(target);
+    // The listing stays exact unless the collect registered something.
+    if (tracker_->flagsGeneration() == gen) o.mapsHint = target.allMaps();
+    else o.mapsHint.clear();
+    lastMaps_ = o.mapsHint;
+  } catch (const Error& e) {
+    if (!ProcFs::exists(pid_)) throw;
+    throw PrecopyInterrupted(fmt::format("precopy round {} failed: {}", round, e.what()));
+  }
+  collectUs = usSince(t);
+  uint64_t n = cache_->copy(written);
+  n += precopyChildren();
+  o.precopyCopyUs += usSince(t);
+  o.precopyPages += n;
+  o.precopyRounds = static_cast<uint32_t>(round);
+  return n;
 }
 
 uint64_t Checkpointer::precopyChildren() {

@@ -88,6 +88,7 @@ class Checkpointer {
   std::unique_ptr<PrecopyCache> cache_;
   std::vector<MapsEntry> lastMaps_;  // the last smaps-exact listing of the task's mappings
   InjectionArea area_;               // kept in the task between checkpoints
+  std::map<pid_t, std::unique_ptr<BufferPool>> pools_;  // copy buffers, kept likewise
   // The task's child processes: one tracker each, keyed by pid, valid for the process that
   // started at `startTime` (a pid reused by another process starts afresh).
   struct ChildTracker {
@@ -101,6 +102,10 @@ class Checkpointer {
   // One pre-copy round over the children whose trackers follow them while they run; returns
   // the pages copied. A child that cannot be followed is dumped in full next time.
   uint64_t precopyChildren();
+  // One pre-copy round of the task and its children (`round` counts from 1): collects what
+  // they wrote since the previous one and copies it; updates `o`'s figures and mappings hint
+  // (empty when the round registered new mappings). Returns the pages copied.
+  uint64_t precopyRound(DumpOptions& o, int round, uint64_t& collectUs);
   std::map<pid_t, ChildTracker> children_;
 };
 

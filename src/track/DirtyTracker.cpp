@@ -39,13 +39,18 @@ void DirtyTracker::arm(TrackTarget& target) {
   spdlog::debug("pid {}: {} tracking armed in {} us", target.pid(), name(), usSince(t));
 }
 
-DirtySet DirtyTracker::collect(TrackTarget& target) {
+DirtySet DirtyTracker::collect(TrackTarget& target, bool rearmLater) {
   if (!armed_) fail("pid {}: {} tracking was never armed", target.pid(), name());
   if (pid_ != target.pid())
     fail("{} tracking was armed for pid {}, not pid {}", name(), pid_, target.pid());
   auto t = Clock::now();
   // A failure may leave writes recorded nowhere: the next checkpoint must be full.
   armed_ = false;
+  rearmLater_ = rearmLater;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{rearmLater_};
   DirtySet out = doCollect(target);
   armed_ = true;
   spdlog::debug("pid {}: {} collect: {} pages in {} ranges, {} us", target.pid(), name(),
@@ -58,10 +63,10 @@ void DirtyTracker::arm(DumpContext& ctx) {
   arm(target);
 }
 
-PageRanges DirtyTracker::changed(DumpContext& ctx) {
+PageRanges DirtyTracker::changed(DumpContext& ctx, bool rearmLater) {
   DumpTarget target(ctx);
   target.settleThreads();
-  return collect(target).pageRanges();
+  return collect(target, rearmLater).pageRanges();
 }
 
 }  // namespace cryo

@@ -5,7 +5,8 @@
 //                    record writes (re-arming an armed tracker starts over).
 //   collect(target)  at the next checkpoint, before memory is captured: the pages written
 //                    since arm() or the previous collect(), re-armed in the same call; no
-//                    write between two checkpoints is lost, none is reported twice.
+//                    write between two checkpoints is lost, none is reported twice
+//                    (except after a collect(target, true), see there).
 //
 // The set also holds, whole, every part of a mapping that was not tracked before (created,
 // grown or moved since), and pages that held data and no longer do (MADV_DONTNEED, ...): the
@@ -39,18 +40,24 @@ class DirtyTracker {
   virtual uint64_t flagsGeneration() const { return 0; }
 
   void arm(TrackTarget& target);
-  DirtySet collect(TrackTarget& target);
+  // `rearmLater`: a collect of the running task (a pre-copy round) surely follows before the
+  // next checkpoint, so re-arming what this call reports may be left to it: that collect may
+  // report it once more (never loses a write), and the freeze does not pay for re-arming
+  // (uffd-wp: a TLB flush per page table it touches). Backends may ignore it.
+  DirtySet collect(TrackTarget& target, bool rearmLater = false);
   bool armed() const { return armed_; }
 
   // The same calls from a dump in progress (store/Checkpointer through PageSelection).
   void arm(DumpContext& ctx);
-  PageRanges changed(DumpContext& ctx);  // collect(); settles every thread first
+  PageRanges changed(DumpContext& ctx, bool rearmLater = false);  // collect(); settles every thread first
   void trackNew(DumpContext&) {}         // collect() already follows new mappings
 
   // Mappings whose pages a checkpoint may store (see MappingPolicy).
   static bool trackable(const MapsEntry& m);
 
  protected:
+  // Set during a collect(target, true): the backend may leave what it reports un-re-armed.
+  bool rearmLater_ = false;
   virtual void doArm(TrackTarget& target) = 0;
   virtual DirtySet doCollect(TrackTarget& target) = 0;
   static uint64_t pageSize();

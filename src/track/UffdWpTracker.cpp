@@ -66,9 +66,9 @@ Pagemap::Query mappedQuery(MappingKind kind, bool protect) {
 // has neither page nor marker and counts as written too. Requiring PAGE_IS_WRITTEN alone lets
 // the kernel skip every protected page (its fast path): a few tenths of a millisecond per GiB
 // against about two for a walk that classifies every page.
-Pagemap::Query writtenQuery() {
+Pagemap::Query writtenQuery(bool protect) {
   Pagemap::Query q;
-  q.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+  q.flags = protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
   q.categoryMask = PAGE_IS_WRITTEN;
   q.returnMask = PAGE_IS_WRITTEN;
   return q;
@@ -252,7 +252,9 @@ void UffdWpTracker::sweepMarked(Pagemap& pm, const MapsEntry& m, DirtySet* dirty
   DirtySet known = marked_.intersect(whole);
   if (known.covers(m.start, m.end)) {
     DirtySet written;
-    int err = pm.scan(m.start, m.end, writtenQuery(),
+    // Re-arming left to the next collect: the written pages stay writable (their writes
+    // from now on fault no more) and that collect reports them again.
+    int err = pm.scan(m.start, m.end, writtenQuery(!rearmLater_),
                       [&](uint64_t s, uint64_t e, uint64_t) { written.add(s, e); });
     if (err == 0) {
       if (dirty) dirty->add(written);
