@@ -51,3 +51,19 @@ def machine_info():
     except OSError:
         pass
     return info
+
+
+def proc_table():
+    """pid -> (ppid, state) of every process."""
+    out = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                stat = f.read()
+            rest = stat[stat.rindex(')') + 2:].split()
+            out[int(d)] = (int(rest[1]), rest[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out

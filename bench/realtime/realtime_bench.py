@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from benchlib import become_subreaper, log, machine_info, parse_duration, pct  # noqa: E402
+from benchlib import become_subreaper, log, machine_info, parse_duration, pct, proc_table  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -90,19 +90,8 @@ def parse_kv(text):
 # ---- processes ------------------------------------------------------------------------------
 
 def children_of_me():
-    me, kids = os.getpid(), []
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % d) as f:
-                stat = f.read()
-            ppid = int(stat[stat.rindex(')') + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == me:
-            kids.append(int(d))
-    return kids
+    me = os.getpid()
+    return [pid for pid, (ppid, _) in proc_table().items() if ppid == me]
 
 
 def reap_strays():

@@ -35,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import benchlib  # noqa: E402
-from benchlib import become_subreaper, log, parse_duration, pct  # noqa: E402
+from benchlib import become_subreaper, log, parse_duration, pct, proc_table  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -108,22 +108,6 @@ def find_target(bin_dir, cryo, tmp):
 
 
 # ---- processes ------------------------------------------------------------------------------
-
-def proc_table():
-    """pid -> (ppid, state) of every process."""
-    out = {}
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % d) as f:
-                stat = f.read()
-            rest = stat[stat.rindex(')') + 2:].split()
-            out[int(d)] = (int(rest[1]), rest[0])
-        except (OSError, ValueError, IndexError):
-            continue
-    return out
-
 
 def descendants(pid, table=None):
     """pid's descendants (not pid itself), parents before children."""
