@@ -14,6 +14,7 @@
 #include "cli/StoreCommands.h"
 #include "common/Error.h"
 #include "dump/Dumper.h"
+#include "common/RealtimeWindow.h"
 #include "node/CpuPolicy.h"
 #include "node/TaskRunner.h"
 #include "store/Checkpointer.h"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
 
   std::string every = "1s", tracker, freezeMode, maxFreeze, cpus;
   std::optional<int> nice;
+  int freezePriority = 0;
   auto addRealtime = [&](CLI::App* sc) {
     sc->add_option("--freeze-mode", freezeMode,
                    "stop: copy pages while the task is frozen; precopy: copy them while it runs "
@@ -75,6 +77,10 @@ int main(int argc, char** argv) {
                    "for checkpoint); overruns are reported");
     sc->add_option("--cpu", cpus, "Run cryo's own threads on these CPUs only, e.g. 1 or 0,2-3");
     sc->add_option("--nice", nice, "cryo's own nice value (-20..19): lower its priority");
+    sc->add_option("--freeze-priority", freezePriority,
+                   "Real-time priority (SCHED_FIFO 1..99) of cryo while the task is stopped "
+                   "and in the pre-copy round just before: ordinary work on cryo's CPU does not "
+                   "lengthen the freeze");
     sc->add_flag("--tcp-close", tcpClose,
                  "Record established TCP connections as closed (a restore resets them) instead "
                  "of refusing the checkpoint");
@@ -142,6 +148,8 @@ int main(int argc, char** argv) {
       ro.tcpClose = tcpClose;
       if (!maxFreeze.empty()) ro.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
       ro.cpu = &cpu;
+      cryo::RealtimeWindow::check(freezePriority);
+      ro.freezePriority = freezePriority;
       ro.store = store;
       ro.every = cryo::TaskRunner::parseDuration(every);
       ro.keep = keep;
@@ -153,6 +161,8 @@ int main(int argc, char** argv) {
       cpu.apply();
       cryo::CheckpointPolicy policy;
       policy.tcpClose = tcpClose;
+      cryo::RealtimeWindow::check(freezePriority);
+      policy.freezePriority = freezePriority;
       if (!maxFreeze.empty()) {
         policy.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
         policy.mode = cryo::FreezeMode::kPrecopy;

@@ -159,6 +159,8 @@ def cryo_cmd(a, mode, store, task):
         cmd += ['--cpu', str(a.cryo_cpu)]
     if a.cryo_nice is not None:
         cmd += ['--nice', str(a.cryo_nice)]
+    if a.freeze_priority:
+        cmd += ['--freeze-priority', str(a.freeze_priority)]
     return cmd + ['--'] + task
 
 
@@ -347,6 +349,8 @@ def main():
     ap.add_argument('--max-freeze', help='--max-freeze for precopy runs (default: cryo\'s)')
     ap.add_argument('--cryo-cpu', type=int, help='pass --cpu N to cryo run')
     ap.add_argument('--cryo-nice', type=int, help='pass --nice N to cryo run')
+    ap.add_argument('--freeze-priority', type=int, default=0,
+                    help='pass --freeze-priority N to cryo run (SCHED_FIFO while the task is stopped)')
     ap.add_argument('--task-cpu', type=int, help='pin the task (and cryo, unless --cryo-cpu) to this CPU')
     ap.add_argument('--no-mode-flag', action='store_true',
                     help='for mode stop, do not pass --freeze-mode (cryo binaries without it)')

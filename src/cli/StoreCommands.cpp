@@ -39,6 +39,7 @@ std::string StoreCommands::list(const std::filesystem::path& dir, bool json) {
       j["max_freeze_us"] = e.manifest.max_freeze_us();
       j["max_stop_us"] = e.manifest.max_stop_us();
       j["stops"] = e.manifest.stops();
+      j["freeze_priority"] = e.manifest.freeze_priority();
       j["over_budget"] = e.manifest.over_budget();
       j["complete"] = e.complete;
       if (!e.complete) j["problem"] = e.problem;

@@ -72,6 +72,8 @@ struct DumpOptions {
   uint32_t earlierStops = 0;
   uint64_t maxStopUsEarlier = 0;
   uint64_t maxFreezeUs = 0;      // the budget of any one stop (0: none)
+  // SCHED_FIFO priority of cryo's thread from the last pre-copy round to the thaw (0: none).
+  int freezePriority = 0;
   // When the checkpoint began (its rounds before the dump included); default: the dump's start.
   std::optional<std::chrono::steady_clock::time_point> startedAt;
   // Copy-buffer pools, by pid, kept by a caller that dumps the same tree again (cryo run):

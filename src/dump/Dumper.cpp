@@ -15,6 +15,7 @@
 #include "common/Error.h"
 #include "common/FaultPoint.h"
 #include "common/ProcFs.h"
+#include "common/RealtimeWindow.h"
 #include "dump/CollectorRegistry.h"
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
@@ -157,6 +158,11 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     PageRanges frozenCopied;
   };
   std::vector<Precopied> precopiedOf;
+  // The last round and the freeze at the real-time priority asked for: nothing of the
+  // system's ordinary work (writeback, other daemons) preempts them on cryo's CPU.
+  std::optional<RealtimeWindow> realtime(std::in_place,
+                                         RealtimeWindow::forTask(pid, opts.freezePriority));
+  const int priority = RealtimeWindow::current();  // what the freeze runs at, as recorded
   if (opts.beforeFreeze) opts.beforeFreeze(opts);
   ProcessTree frozen(pid, expected);
   auto frozenAt = frozen.frozenAt();
@@ -233,9 +239,11 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     frozen.thaw();
     res.stopUs = usSince(frozenAt);
     phase("thaw", t);
+    realtime.reset();
     spdlog::debug("pid {}: frozen {} us ({} processes): {}", pid, res.stopUs,
                   frozen.members().size(), phases);
   }
+  realtime.reset();  // (killed tasks: the pages are stored at the ordinary priority)
   storePending();
   for (const Precopied& pc : precopiedOf) {
     // Every page copied while the task ran that the final freeze did not copy again is the
@@ -288,6 +296,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   manifest.set_final_pages(res.finalPages);
   manifest.set_max_freeze_us(opts.maxFreezeUs);
   manifest.set_stops(opts.earlierStops + 1);
+  manifest.set_freeze_priority(static_cast<uint32_t>(priority));
   if (opts.maxStopUsEarlier > res.maxStopUs) res.maxStopUs = opts.maxStopUsEarlier;
   if (opts.maxFreezeUs && res.maxStopUs > opts.maxFreezeUs) res.overBudget = true;
   manifest.set_max_stop_us(res.maxStopUs);

@@ -126,6 +126,7 @@ int TaskRunner::run(const RunOptions& opts) {
 
   CheckpointPolicy policy;
   policy.maxFreeze = opts.maxFreeze;
+  policy.freezePriority = opts.freezePriority;
   policy.tcpClose = opts.tcpClose;
   bool automatic = opts.freezeMode.empty();
   if (automatic) {

@@ -19,6 +19,7 @@ struct RunOptions {
   std::string tracker;
   std::string freezeMode;  // "stop", "precopy", or "" (precopy where the tracker allows it)
   std::chrono::microseconds maxFreeze{0};
+  int freezePriority = 0;  // --freeze-priority
   bool tcpClose = false;  // --tcp-close
   const CpuPolicy* cpu = nullptr;  // applied to cryo; undone in the task
   std::vector<std::string> command;

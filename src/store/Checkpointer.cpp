@@ -9,6 +9,7 @@
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
+#include "common/RealtimeWindow.h"
 #include "dump/PageSelection.h"
 #include "dump/PrecopyCache.h"
 #include "dump/ProcessTree.h"
@@ -201,6 +202,7 @@ CheckpointInfo Checkpointer::stopAndCopy() {
   o.leaveRunning = true;
   o.keptArea = &area_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
+  o.freezePriority = policy_.freezePriority;
   o.tcpClose = policy_.tcpClose;
   info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
   std::unique_ptr<Selection> sel;
@@ -225,6 +227,7 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   DumpOptions o;
   o.mapsHint = hint;
   o.keptArea = &area_;
+  RealtimeWindow realtime(RealtimeWindow::forTask(pid_, policy_.freezePriority));
   ProcessFreezer freezer(pid_);
   auto frozenAt = freezer.frozenAt();
   {
@@ -286,6 +289,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   o.mode = "precopy";
   o.trackerName = trackerName_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
+  o.freezePriority = policy_.freezePriority;
   o.tcpClose = policy_.tcpClose;
   o.startedAt = started;
   if (!incremental) {
@@ -428,6 +432,7 @@ CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid, CheckpointP
   DumpOptions o;
   o.leaveRunning = true;
   o.maxFreezeUs = static_cast<uint64_t>(policy.maxFreeze.count());
+  o.freezePriority = policy.freezePriority;
   o.tcpClose = policy.tcpClose;
   std::unique_ptr<ParentDiffSelection> sel;
   auto latest = store.latestComplete();

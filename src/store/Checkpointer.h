@@ -29,6 +29,9 @@ struct CheckpointPolicy {
   // fits in it (or the rounds stop converging); a stop that overran it is reported.
   std::chrono::microseconds maxFreeze{0};
   int maxRounds = 8;
+  // SCHED_FIFO priority of cryo's thread while the task is stopped and during the pre-copy
+  // round just before (`--freeze-priority`; 0: cryo's ordinary policy).
+  int freezePriority = 0;
   // Established TCP connections are recorded as closed (a restore resets them) instead of
   // failing the checkpoint (`--tcp-close`).
   bool tcpClose = false;

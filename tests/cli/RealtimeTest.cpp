@@ -1,5 +1,6 @@
-// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, and precopy is refused with a tracker that cannot collect while the task runs.
+// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -409,6 +410,85 @@ TEST_F(CpuPlacement, unknown_cpu_is_refused_before_the_task_starts) {
   EXPECT_TRUE(st.exitedWith(1)) << st.describe();
   std::string text = OutputCompare::readFile(err);
   EXPECT_NE(text.find("CPU 4095 does not exist"), std::string::npos) << text;
+  EXPECT_EQ(OutputCompare::readFile(out).find("started"), std::string::npos);
+  EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
+}
+
+// ---------------------------------------------------------------- --freeze-priority
+
+class FreezePriority : public RealtimeBase {
+ protected:
+  // A task that sleeps through about ten checkpoints, then reports its own scheduling policy
+  // (field 41 of its stat) and CPUs: both must be what they are in an uninterrupted run.
+  const std::vector<std::string> task_ = {
+      "/bin/sh", "-c",
+      "i=0; while [ $i -lt 12 ]; do sleep 0.1; i=$((i+1)); done; "
+      "cut -d' ' -f41 /proc/self/stat; grep Cpus_allowed_list /proc/self/status"};
+
+  static std::vector<std::string> onCpu0(std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"/usr/bin/taskset", "-c", "0"});
+    return argv;
+  }
+
+  // The reference: the task alone, on CPU 0.
+  fs::path reference() {
+    auto ref = tmp_ / "ref.txt";
+    EXPECT_TRUE(ProcessControl::waitForExit(ProcessControl::spawnTarget(onCpu0(task_), ref), kWait)
+                    .exitedWith(0));
+    return ref;
+  }
+
+  static TrackerMode mode() {
+    std::string why;
+    return uffdWpOrSkipReason(why) ? TrackerMode{"uffd-wp", "precopy"} : TrackerMode{"none", "stop"};
+  }
+};
+
+// With CPUs of its own (--cpu 1, the task on CPU 0), cryo freezes the task at the real-time
+// priority asked for: every checkpoint records it, and the task's own policy and CPUs are as
+// in an uninterrupted run.
+TEST_F(FreezePriority, freeze_priority_is_applied_when_cryo_has_cpus_of_its_own) {
+  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: cryo on one, the task on another";
+  fs::path ref = reference();
+  auto store = tmp_ / "store";
+  std::string err =
+      runToEnd(onCpu0(cryoRun(store, mode(), {"--cpu", "1", "--freeze-priority", "5"}, task_)),
+               "fifo");
+  EXPECT_TRUE(OutputCompare::sameContents(ref, tmp_ / "fifo.out"));
+  EXPECT_FALSE(matches(err, "not applied")) << err;
+  nlohmann::json list = listStore(store);
+  ASSERT_GE(list.size(), 3u) << list.dump();
+  for (const auto& c : list) EXPECT_EQ(u64(c, "freeze_priority"), 5u) << c.dump();
+}
+
+// On a CPU it shares with the task, cryo (which polls for the task's injected calls) would
+// keep the task from running them at real-time priority: it says so once and freezes at the
+// ordinary policy; the checkpoints record 0 and the task runs as it would alone.
+TEST_F(FreezePriority, freeze_priority_is_not_applied_on_a_cpu_shared_with_the_task) {
+  fs::path ref = reference();
+  auto store = tmp_ / "store";
+  std::string err =
+      runToEnd(onCpu0(cryoRun(store, mode(), {"--freeze-priority", "5"}, task_)), "shared");
+  EXPECT_TRUE(OutputCompare::sameContents(ref, tmp_ / "shared.out"));
+  EXPECT_TRUE(matches(err, "--freeze-priority not applied")) << err;
+  nlohmann::json list = listStore(store);
+  ASSERT_GE(list.size(), 3u) << list.dump();
+  for (const auto& c : list) EXPECT_EQ(u64(c, "freeze_priority"), 0u) << c.dump();
+}
+
+// A priority SCHED_FIFO does not have is refused before the task starts: no task output, no
+// checkpoint.
+TEST_F(FreezePriority, freeze_priority_out_of_range_is_refused_before_the_task_starts) {
+  auto out = tmp_ / "out.txt";
+  auto err = tmp_ / "err.txt";
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      withStderrTo(err, {CryoCli::binary().string(), "run", "--store", (tmp_ / "store").string(),
+                         "--freeze-priority", "100", "--", "/bin/echo", "started"}),
+      out);
+  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
+  EXPECT_TRUE(st.exitedWith(1)) << st.describe();
+  std::string text = OutputCompare::readFile(err);
+  EXPECT_NE(text.find("--freeze-priority 100 is out of range"), std::string::npos) << text;
   EXPECT_EQ(OutputCompare::readFile(out).find("started"), std::string::npos);
   EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
 }
