@@ -17,6 +17,9 @@ class Collector {
   // Reads this kind of state of the frozen process into `out`. Throws an Error naming what is
   // unsupported (which fd, which mapping); the process is then thawed unharmed.
   virtual void collect(DumpContext& ctx, img::Process& out) = 0;
+  // Whether collect() reads the pages changed since the parent (DumpContext::changedRanges):
+  // the dump then has them ready first (they may be found on another thread meanwhile).
+  virtual bool needsChangedRanges() const { return false; }
 };
 
 }  // namespace cryo

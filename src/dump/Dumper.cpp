@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <set>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "common/ProcFs.h"
 #include "common/RealtimeWindow.h"
 #include "dump/CollectorRegistry.h"
+#include "dump/FreezeHelper.h"
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
 #include "dump/PrecopyCache.h"
@@ -117,6 +119,11 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // the children the task has now.
   if (opts.mapsHint.empty()) opts.mapsHint = ProcFs::maps(pid, true);
   std::map<pid_t, std::vector<MapsEntry>> childHints;
+  // The freeze's helper thread, started now: waiting on the task's CPUs before the freeze
+  // (starting it frozen costs a few hundred us), and before the tree is listed (a thread made
+  // after the listing counts as a fork: the frozen tree would be listed again).
+  std::unique_ptr<FreezeHelper> helper;
+  if (opts.selection) helper = std::make_unique<FreezeHelper>(pid);
   ProcessTree::Listing expected = ProcessTree::list(pid);
   for (pid_t c : expected.pids) {
     try {
@@ -200,13 +207,36 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     ctx.setFdIndex(&fdIndex);
     ctx.setSharedMappings(&shared);
     phase("maps", t);
+    // The changed pages are found on a helper thread while this one collects the state that
+    // needs ptrace, when the selection allows it (no injection); else here, first.
+    std::future<std::optional<PageRanges>> changing;
+    struct AwaitHelper {  // a failing collector must not leave the helper using `ctx`
+      std::future<std::optional<PageRanges>>& f;
+      ~AwaitHelper() {
+        if (f.valid()) f.wait();
+      }
+    } awaitHelper{changing};
     if (opts.selection) {
       t = Clock::now();
-      ctx.setChangedRanges(opts.selection->changedRanges(ctx));
-      phase("changed-pages", t);
+      if (opts.selection->prepareConcurrent(ctx)) {
+        if (!helper) helper = std::make_unique<FreezeHelper>(member.pid);
+        changing = helper->run([&ctx, sel = opts.selection] {
+          return sel->changedRanges(ctx);
+        });
+        phase("settle", t);
+      } else {
+        ctx.setChangedRanges(opts.selection->changedRanges(ctx));
+        phase("changed-pages", t);
+      }
     }
-    proc.set_full_pages(!ctx.changedRanges().has_value());
+    auto changedReady = [&] {
+      if (!changing.valid()) return;
+      auto w = Clock::now();
+      ctx.setChangedRanges(changing.get());  // (the helper's exception, as thrown)
+      phase("changed-pages-wait", w);
+    };
     for (auto& c : CollectorRegistry::all()) {
+      if (c->needsChangedRanges()) changedReady();
       try {
         t = Clock::now();
         c->collect(ctx, proc);
@@ -218,6 +248,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
                                 e.what()));
       }
     }
+    changedReady();
+    proc.set_full_pages(!ctx.changedRanges().has_value());
     FaultPoint::hit("dump-after-memory");
     t = Clock::now();
     if (opts.selection) opts.selection->captured(ctx);

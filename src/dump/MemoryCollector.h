@@ -18,6 +18,7 @@ class MemoryCollector : public Collector {
  public:
   std::string_view name() const override { return "memory"; }
   void collect(DumpContext& ctx, img::Process& out) override;
+  bool needsChangedRanges() const override { return true; }
 
  private:
   void collectMm(DumpContext& ctx, img::Process& out);

@@ -19,6 +19,11 @@ class PageSelection {
   // While frozen, before memory is captured: the ranges written since the parent checkpoint,
   // or nullopt to capture all memory (a full checkpoint).
   virtual std::optional<PageRanges> changedRanges(DumpContext& ctx) = 0;
+  // Called on the tracer thread instead of going straight to changedRanges(): does what needs
+  // ptrace (settling the threads) and says whether the changedRanges(ctx) that follows may run
+  // on another thread while the dump collects the rest of the process's state (it then makes
+  // no ptrace request and injects nothing). The two then overlap in the freeze.
+  virtual bool prepareConcurrent(DumpContext& /*ctx*/) { return false; }
   // While still frozen, after memory was captured: start tracking writes for the next one.
   virtual void captured(DumpContext& /*ctx*/) {}
 };

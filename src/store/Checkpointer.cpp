@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <utility>
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
@@ -92,11 +93,22 @@ class Checkpointer::Selection : public PageSelection {
   Selection(Checkpointer& cp, const PrecopyCache& cache, bool full)
       : cp_(cp), incremental_(true), childIncremental_(!full), cache_(&cache), full_(full) {}
 
+  // The task's main process: its tracker's collect overlaps the rest of the freeze when it
+  // needs no injection (a child's: kept in line, it is rarely the bulk).
+  bool prepareConcurrent(DumpContext& ctx) override {
+    if (ctx.pid() != cp_.pid_ || !incremental_) return false;
+    bool concurrent = cp_.tracker_->settleForCollect(ctx);
+    settled_ = true;
+    return concurrent;
+  }
+
   std::optional<PageRanges> changedRanges(DumpContext& ctx) override {
     if (ctx.pid() != cp_.pid_) return childChanged(ctx);
     if (!incremental_) return std::nullopt;
     // Precopy: the next checkpoint's rounds re-arm what the final collect reports.
-    PageRanges r = cp_.tracker_->changed(ctx, cache_ != nullptr);
+    bool settled = std::exchange(settled_, false);
+    PageRanges r = settled ? cp_.tracker_->changedSettled(ctx, cache_ != nullptr)
+                           : cp_.tracker_->changed(ctx, cache_ != nullptr);
     if (!cache_) return r;
     DirtySet all;
     for (const auto& [s, e] : r) all.add(s, e);
@@ -150,6 +162,7 @@ class Checkpointer::Selection : public PageSelection {
   bool childIncremental_;  // a child's image may point to its parent checkpoint
   const PrecopyCache* cache_ = nullptr;
   bool full_ = false;
+  bool settled_ = false;  // prepareConcurrent settled the threads for the next changedRanges
 };
 
 namespace {

@@ -69,4 +69,19 @@ PageRanges DirtyTracker::changed(DumpContext& ctx, bool rearmLater) {
   return collect(target, rearmLater).pageRanges();
 }
 
+bool DirtyTracker::collectsWithoutInjection(TrackTarget& target) {
+  return armed_ && pid_ == target.pid() && !collectInjects(target);
+}
+
+bool DirtyTracker::settleForCollect(DumpContext& ctx) {
+  DumpTarget target(ctx);
+  target.settleThreads();
+  return collectsWithoutInjection(target);
+}
+
+PageRanges DirtyTracker::changedSettled(DumpContext& ctx, bool rearmLater) {
+  DumpTarget target(ctx);
+  return collect(target, rearmLater).pageRanges();
+}
+
 }  // namespace cryo

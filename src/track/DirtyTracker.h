@@ -50,6 +50,14 @@ class DirtyTracker {
   // The same calls from a dump in progress (store/Checkpointer through PageSelection).
   void arm(DumpContext& ctx);
   PageRanges changed(DumpContext& ctx, bool rearmLater = false);  // collect(); settles every thread first
+  // changed() in two steps: settle every thread (ptrace: the tracer thread) and say whether
+  // the collect needs no injected syscall; then the collect alone, which may then run on
+  // another thread while the tracer thread goes on with the task's other state.
+  bool settleForCollect(DumpContext& ctx);
+  PageRanges changedSettled(DumpContext& ctx, bool rearmLater = false);
+  // Whether a collect(target) now would make no ptrace request (inject nothing): armed for
+  // this task, and the backend needs no set-up in it.
+  bool collectsWithoutInjection(TrackTarget& target);
   void trackNew(DumpContext&) {}         // collect() already follows new mappings
 
   // Mappings whose pages a checkpoint may store (see MappingPolicy).
@@ -60,6 +68,9 @@ class DirtyTracker {
   bool rearmLater_ = false;
   virtual void doArm(TrackTarget& target) = 0;
   virtual DirtySet doCollect(TrackTarget& target) = 0;
+  // Whether doCollect(target) would inject syscalls into the task (set-up, re-opening after
+  // an exec): it must then run on the tracer thread.
+  virtual bool collectInjects(TrackTarget& /*target*/) { return true; }
   static uint64_t pageSize();
 
  private:

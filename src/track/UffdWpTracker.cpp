@@ -278,4 +278,10 @@ void UffdWpTracker::doArm(TrackTarget& target) { sweep(target, false); }
 
 DirtySet UffdWpTracker::doCollect(TrackTarget& target) { return sweep(target, true); }
 
+// A sweep injects only to open a userfaultfd (first use, another task, or after an exec);
+// otherwise it makes ioctls on cryo's own descriptors alone.
+bool UffdWpTracker::collectInjects(TrackTarget& target) {
+  return !uffd_ || pid_ != target.pid() || registrationsLost(target);
+}
+
 }  // namespace cryo

@@ -39,6 +39,7 @@ class UffdWpTracker : public DirtyTracker {
  protected:
   void doArm(TrackTarget& target) override;
   DirtySet doCollect(TrackTarget& target) override;
+  bool collectInjects(TrackTarget& target) override;
 
  private:
   DirtySet sweep(TrackTarget& target, bool report);

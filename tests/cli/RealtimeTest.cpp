@@ -414,6 +414,45 @@ TEST_F(CpuPlacement, unknown_cpu_is_refused_before_the_task_starts) {
   EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
 }
 
+// ---------------------------------------------------------------- a failing freeze
+
+class FailedFreeze : public RealtimeBase {};
+
+// While the task holds an inotify fd (which cryo refuses), its precopy checkpoints fail in the
+// freeze, with the written pages being found on the freeze's helper thread at that moment:
+// cryo says why, the task runs on unharmed, the checkpoints after it closed the fd succeed, and
+// the latest restores to finish exactly like an uninterrupted run.
+TEST_F(FailedFreeze, checkpoints_failing_in_the_freeze_leave_the_task_unharmed_and_later_ones_succeed) {
+  std::string why;
+  if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "precopy needs uffd-wp: " << why;
+  const std::string prog = programPath("inotify_for_a_while");
+  auto ref = tmp_ / "ref.txt";
+  auto out = tmp_ / "out.txt";
+  auto err = tmp_ / "err.txt";
+  auto store = tmp_ / "store";
+  pid_t refPid = ProcessControl::spawnTarget({prog}, ref);
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      withStderrTo(err, cryoRun(store, TrackerMode{"uffd-wp", "precopy"}, {}, {prog})), out);
+  pid_t task = taskOf(cryoPid);
+  ASSERT_GT(task, 0);
+  // Steps 8 to 13 hold the inotify fd; from step 14 on it is closed again.
+  ASSERT_TRUE(waitForLines(out, "step", 15, task, kWait)) << OutputCompare::readFile(out);
+  size_t afterClose = checkpointCount(store);
+  ASSERT_TRUE(waitForLines(out, "step", 21, task, kWait)) << OutputCompare::readFile(out);
+  ASSERT_TRUE(waitForCheckpoints(store, afterClose + 2, cryoPid, kWait))
+      << "no checkpoint succeeded once the fd was closed:\n" << OutputCompare::readFile(err);
+  ::kill(task, SIGKILL);
+  ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
+  EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL)) << cryoStatus.describe();
+  ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
+  ProcessControl::reapIfZombie(task);
+  std::string errText = OutputCompare::readFile(err);
+  EXPECT_TRUE(matches(errText, "checkpoint failed") && matches(errText, "inotify"))
+      << "cryo did not say why checkpoints failed:\n" << errText;
+  EXPECT_GE(checkListing(listStore(store), "precopy"), 1);
+  restoreStoreAndCompare(store, task, refPid, ref, out, kWait);
+}
+
 // ---------------------------------------------------------------- --freeze-priority
 
 class FreezePriority : public RealtimeBase {

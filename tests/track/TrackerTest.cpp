@@ -343,6 +343,32 @@ TEST_P(Tracking, exec_starts_over) {
   expectExactly(d, pagesOf(a, 3, 5, 2), a, end);
 }
 
+// A freeze may run the collect on a helper thread only when it needs no injection (a ptrace
+// request from that thread would fail): never before arming, and for uffd-wp, once armed,
+// until an exec takes the registrations away (the userfaultfd is then made anew, injected).
+TEST_P(Tracking, collect_needs_injection_only_to_set_up) {
+  PageWriter w;
+  auto without = [&] {
+    ProcessFreezer f(w.pid());
+    FrozenTarget t(f);
+    return tracker_->collectsWithoutInjection(t);
+  };
+  EXPECT_FALSE(without()) << "a tracker never armed cannot collect";
+  arm(w);
+  bool uffd = baseName(GetParam()) == "uffd-wp";
+  EXPECT_EQ(without(), uffd);
+  w.send(cmd("write", {0, 3, 5, 2}));
+  collect(w);
+  EXPECT_EQ(without(), uffd);
+  w.send("exec");
+  EXPECT_FALSE(without()) << "after an exec the tracker must set up again";
+  uint64_t a = w.regionA(), end = a + w.pagesA() * kPage;
+  collect(w);
+  EXPECT_EQ(without(), uffd);
+  w.send(cmd("write", {0, 7, 3, 1}));
+  expectExactly(collect(w), pagesOf(a, 7, 3), a, end);
+}
+
 TEST_P(Tracking, leaves_no_markers_once_tracking_ends) {
   // While tracking, never-populated pages of small anonymous mappings may carry write-protect
   // markers (shown as swap entries); once tracking ends nothing of it may make never-used
