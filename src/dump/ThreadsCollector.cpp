@@ -10,8 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <vector>
-
 #include "common/Error.h"
 #include "common/KernelCompat.h"
 #include "common/ProcFs.h"
@@ -61,26 +59,16 @@ void ThreadsCollector::collect(DumpContext& ctx, img::Process& out) {
     for (const siginfo_t& si : t.pendingSignals(false))
       th->add_pending()->set_siginfo(std::string(reinterpret_cast<const char*>(&si), sizeof si));
 
-    // Both queries in one batch (one ptrace stop instead of two per call).
     RemoteScratch& s = ctx.scratch();
     uint64_t ssAddr = s.alloc(sizeof(stack_t));
-    uint64_t tidAddr = s.alloc(8);
-    std::vector<RemoteSyscalls::BatchCall> calls(2);
-    calls[0].nr = SYS_sigaltstack;
-    calls[0].args = {0, ssAddr, 0, 0, 0, 0};
-    calls[1].nr = SYS_prctl;
-    calls[1].args = {PR_GET_TID_ADDRESS, tidAddr, 0, 0, 0, 0};
-    rs.callBatch(calls, s.alloc(Registers::kBatchControlSize + calls.size() * Registers::kBatchEntrySize));
-    const char* what[] = {"sigaltstack query", "prctl(PR_GET_TID_ADDRESS)"};
-    for (size_t i = 0; i < calls.size(); ++i)
-      if (calls[i].result < 0)
-        throw SysError(fmt::format("pid {} tid {}: {} failed", pid, tid, what[i]),
-                       static_cast<int>(-calls[i].result));
+    rs.check("sigaltstack query", SYS_sigaltstack, 0, ssAddr);
     stack_t ss = s.get<stack_t>(ssAddr);
     th->mutable_altstack()->set_sp(reinterpret_cast<uint64_t>(ss.ss_sp));
     th->mutable_altstack()->set_size(ss.ss_size);
     th->mutable_altstack()->set_flags(ss.ss_flags);
 
+    uint64_t tidAddr = s.alloc(8);
+    rs.check("prctl(PR_GET_TID_ADDRESS)", SYS_prctl, PR_GET_TID_ADDRESS, tidAddr);
     th->set_clear_child_tid(s.get<uint64_t>(tidAddr));
 
     cryo_ptrace_rseq_configuration rc = t.rseq();
