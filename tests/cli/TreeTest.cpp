@@ -64,6 +64,9 @@ nlohmann::json Periodic::periodicRoundTrip(const std::string& program, const Tra
   EXPECT_GT(task, 0);
   if (task <= 0) return {};
   delay.sleepFractionOf(p.nominalRunTime(), 0.4, 0.8, "kill the tree after");
+  // A loaded machine may take longer than that for the first, full checkpoint: the kill must
+  // find an incremental one in the store.
+  EXPECT_TRUE(waitForCheckpoints(store, 2, cryoPid, kWait)) << "the tree ended before a second checkpoint";
   ProcessControl::killTree(task, kWait);
   ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
   EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
