@@ -63,10 +63,11 @@ nlohmann::json Periodic::periodicRoundTrip(const std::string& program, const Tra
   pid_t task = taskOf(cryoPid);
   EXPECT_GT(task, 0);
   if (task <= 0) return {};
-  delay.sleepFractionOf(p.nominalRunTime(), 0.4, 0.8, "kill the tree after");
-  // A loaded machine may take longer than that for the first, full checkpoint: the kill must
-  // find an incremental one in the store.
+  // The kill must find an incremental checkpoint in the store (a loaded machine may take most
+  // of a second for the first, full one) and land while the tree still runs: a short random
+  // delay after the second checkpoint.
   EXPECT_TRUE(waitForCheckpoints(store, 2, cryoPid, kWait)) << "the tree ended before a second checkpoint";
+  delay.sleepFractionOf(p.nominalRunTime(), 0.05, 0.3, "kill the tree after the second checkpoint and");
   ProcessControl::killTree(task, kWait);
   ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
   EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
