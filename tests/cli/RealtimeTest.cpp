@@ -109,6 +109,24 @@ class RealtimeBase : public CheckpointFixture {
   }
 
   static bool uffdWpOrSkipReason(std::string& why) { return backendAvailable("uffd-wp", why); }
+
+  // `cryo run OPTS -- echo started` must exit 1 with `message` on stderr before the task
+  // starts: no task output, no checkpoint.
+  void expectRefusedBeforeStart(const std::vector<std::string>& opts, const std::string& message) {
+    auto out = tmp_ / "out.txt";
+    auto err = tmp_ / "err.txt";
+    std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store",
+                                     (tmp_ / "store").string()};
+    argv.insert(argv.end(), opts.begin(), opts.end());
+    argv.insert(argv.end(), {"--", "/bin/echo", "started"});
+    pid_t cryoPid = ProcessControl::spawnTarget(withStderrTo(err, argv), out);
+    ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
+    EXPECT_TRUE(st.exitedWith(1)) << st.describe();
+    std::string text = OutputCompare::readFile(err);
+    EXPECT_NE(text.find(message), std::string::npos) << text;
+    EXPECT_EQ(OutputCompare::readFile(out).find("started"), std::string::npos);
+    EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
+  }
 };
 
 // ---------------------------------------------------------------- consistency
@@ -400,18 +418,7 @@ TEST_F(CpuPlacement, task_keeps_the_cpus_and_priority_cryo_had_before_cpu_and_ni
 
 // A CPU that does not exist is refused before anything starts: no task output, no checkpoint.
 TEST_F(CpuPlacement, unknown_cpu_is_refused_before_the_task_starts) {
-  auto out = tmp_ / "out.txt";
-  auto err = tmp_ / "err.txt";
-  pid_t cryoPid = ProcessControl::spawnTarget(
-      withStderrTo(err, {CryoCli::binary().string(), "run", "--store", (tmp_ / "store").string(),
-                         "--cpu", "4095", "--", "/bin/echo", "started"}),
-      out);
-  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
-  EXPECT_TRUE(st.exitedWith(1)) << st.describe();
-  std::string text = OutputCompare::readFile(err);
-  EXPECT_NE(text.find("CPU 4095 does not exist"), std::string::npos) << text;
-  EXPECT_EQ(OutputCompare::readFile(out).find("started"), std::string::npos);
-  EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
+  expectRefusedBeforeStart({"--cpu", "4095"}, "CPU 4095 does not exist");
 }
 
 // ---------------------------------------------------------------- a failing freeze
@@ -518,18 +525,7 @@ TEST_F(FreezePriority, freeze_priority_is_not_applied_on_a_cpu_shared_with_the_t
 // A priority SCHED_FIFO does not have is refused before the task starts: no task output, no
 // checkpoint.
 TEST_F(FreezePriority, freeze_priority_out_of_range_is_refused_before_the_task_starts) {
-  auto out = tmp_ / "out.txt";
-  auto err = tmp_ / "err.txt";
-  pid_t cryoPid = ProcessControl::spawnTarget(
-      withStderrTo(err, {CryoCli::binary().string(), "run", "--store", (tmp_ / "store").string(),
-                         "--freeze-priority", "100", "--", "/bin/echo", "started"}),
-      out);
-  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
-  EXPECT_TRUE(st.exitedWith(1)) << st.describe();
-  std::string text = OutputCompare::readFile(err);
-  EXPECT_NE(text.find("--freeze-priority 100 is out of range"), std::string::npos) << text;
-  EXPECT_EQ(OutputCompare::readFile(out).find("started"), std::string::npos);
-  EXPECT_EQ(checkpointCount(tmp_ / "store"), 0u);
+  expectRefusedBeforeStart({"--freeze-priority", "100"}, "--freeze-priority 100 is out of range");
 }
 
 }  // namespace
