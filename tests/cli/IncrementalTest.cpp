@@ -36,14 +36,18 @@ class Incremental
     std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store", store.string(),
                                      "--every", "100ms", "--tracker", how.tracker,
                                      "--freeze-mode", how.mode, "--", programPath(program)};
-    pid_t cryoPid = ProcessControl::spawnTarget(argv, out);
+    // cryo's messages go to a file of their own (the restored task rewrites `out` only from its
+    // checkpointed offset on).
+    auto err = tmp_ / "cryo.err";
+    pid_t cryoPid = ProcessControl::spawnTarget(withStderrTo(err, argv), out);
     pid_t task = taskOf(cryoPid);
     ASSERT_GT(task, 0);
     delay_.sleepFractionOf(runTime, 0.35, 0.8, "kill the task after");
     ::kill(task, SIGKILL);
     ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
     EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
-        << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out);
+        << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out)
+        << "\ncryo said:\n" << OutputCompare::readFile(err);
     ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
     ProcessControl::reapIfZombie(task);
     nlohmann::json list = listStore(store);

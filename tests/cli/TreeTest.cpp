@@ -37,7 +37,7 @@ TEST_F(Tree, dump_refuses_an_unsupported_fd_of_a_child_naming_it_and_the_tree_ru
 }
 
 // Runs `program` under `cryo run --every 100ms` (tracker and mode `how`), kills the whole tree
-// after a random part of its run, restores the store's latest checkpoint and compares the
+// a random delay after its second checkpoint (held before its last step until then), restores the store's latest checkpoint and compares the
 // finished output with an uninterrupted run. Returns the store's listing.
 class Periodic : public CheckpointFixture {
  protected:
@@ -59,19 +59,26 @@ nlohmann::json Periodic::periodicRoundTrip(const std::string& program, const Tra
                                    "--every", "100ms", "--tracker", how.tracker,
                                    "--freeze-mode", how.mode, "--"};
   for (const auto& a : p.argv(runDir)) argv.push_back(a);
-  pid_t cryoPid = ProcessControl::spawnTarget(argv, out);
+  // The kill must find an incremental checkpoint in the store (a loaded machine may take most
+  // of a second for the first, full one) and the tree still running: the program waits before
+  // its last step until the gate file exists (prog_gate), which the test creates after the kill.
+  fs::path gate = runDir / "gate";
+  // cryo's own messages go to a file of their own: in `out`, the restored task (which writes from
+  // its checkpointed offset) would overwrite only part of what cryo printed after that offset.
+  fs::path err = tmp / "cryo.err";
+  pid_t cryoPid = ProcessControl::spawnTarget(withStderrTo(err, argv), out,
+                                              {"CRYO_TEST_GATE=" + gate.string()});
   pid_t task = taskOf(cryoPid);
   EXPECT_GT(task, 0);
   if (task <= 0) return {};
-  // The kill must find an incremental checkpoint in the store (a loaded machine may take most
-  // of a second for the first, full one) and land while the tree still runs: a short random
-  // delay after the second checkpoint.
   EXPECT_TRUE(waitForCheckpoints(store, 2, cryoPid, kWait)) << "the tree ended before a second checkpoint";
-  delay.sleepFractionOf(p.nominalRunTime(), 0.05, 0.3, "kill the tree after the second checkpoint and");
+  delay.sleepFractionOf(p.nominalRunTime(), 0.0, 0.6, "kill the tree after the second checkpoint and");
   ProcessControl::killTree(task, kWait);
+  OutputCompare::writeFile(gate, "open\n");
   ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
   EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL))
-      << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out);
+      << cryoStatus.describe() << "; output:\n" << OutputCompare::readFile(out)
+      << "\ncryo said:\n" << OutputCompare::readFile(err);
   EXPECT_TRUE(ProcessControl::waitUntilGone(task, kWait));
   ProcessControl::reapIfZombie(task);
 

@@ -111,6 +111,7 @@ int main(void) {
 
   uint64_t sum = PROG_HASH_SEED;
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     unsigned char b = (unsigned char)(0x40 + step);
     prog_write_all(p[1], &b, 1);
     uint64_t add_value = (uint64_t)step + 1;

@@ -7,6 +7,7 @@
 int main(void) {
   uint64_t rng = 0x5EEDull;
   for (int i = 0; i < LINES; i++) {
+    if (i == LINES - 1) prog_gate();
     uint64_t a = prog_rand(&rng), b = prog_rand(&rng);
     prog_say("%016llx line %02d %016llx\n", (unsigned long long)a, i, (unsigned long long)b);
     prog_sleep_ms(LINE_MS);

@@ -132,6 +132,7 @@ int main(void) {
 
   uint64_t sum = PROG_HASH_SEED;
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     int before = g_fired;
     while (g_fired < before + EXPIRATIONS_PER_STEP) pause();
     prog_say("step %2d SIGEV_SIGNAL timer: >=%d expirations\n", step, EXPIRATIONS_PER_STEP);

@@ -93,21 +93,21 @@ int main(int argc, char** argv) {
   }
   uint64_t total = PROG_HASH_SEED;
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     struct answer a[CHILDREN];
+    int board_ok = 1;
     for (int i = 0; i < CHILDREN; i++) {
       prog_read_all(back[i], &a[i], sizeof a[i]);
       if (a[i].step != step) prog_die("answer for the wrong step");
-      /* Queue the next token at once: it waits in the pipe while the child sleeps. */
-      int32_t next = step + 1 < STEPS ? step + 1 : -1;
-      prog_write_all(work[i], &next, sizeof next);
-    }
-    /* Every child's slot must hold what it reported (the mapping is shared). */
-    int board_ok = 1;
-    for (int i = 0; i < CHILDREN; i++) {
+      /* The child's slot must hold what it reported (the mapping is shared). Checked before the
+         child gets its next token, after which it may rewrite the slot. */
       const uint64_t* slot = board + (size_t)i * SLOT_WORDS;
       for (size_t k = 0; k < SLOT_WORDS; k++)
         if (slot[k] != a[i].result + k * (uint64_t)(step + 1)) board_ok = 0;
       total = prog_hash_words(total, &a[i].result, 1);
+      /* Queue the next token at once: it waits in the pipe while the child sleeps. */
+      int32_t next = step + 1 < STEPS ? step + 1 : -1;
+      prog_write_all(work[i], &next, sizeof next);
     }
     prog_say("step %2d: %016llx %016llx %016llx flags %d%d%d board %s\n", step,
              (unsigned long long)a[0].result, (unsigned long long)a[1].result,

@@ -1,4 +1,4 @@
-/* prog_common.h: helpers shared by the checkpoint target programs (PRNG, checksums, line output, sleeping). */
+/* prog_common.h: helpers shared by the checkpoint target programs (PRNG, checksums, line output, sleeping, the test gate). */
 #ifndef CRYO_TEST_PROG_COMMON_H
 #define CRYO_TEST_PROG_COMMON_H
 
@@ -97,6 +97,16 @@ static inline void prog_sleep_ms(long ms) {
   while (nanosleep(&ts, &ts) != 0) {
     if (errno != EINTR) prog_die("nanosleep");
   }
+}
+
+/* Holds the program, when CRYO_TEST_GATE names a file, until that file exists. A test that kills
+   and restores the program places this before its last step, so that the kill always finds it
+   running however late the checkpoints it waits for come; an uninterrupted run, without the
+   variable, passes at once. */
+static inline void prog_gate(void) {
+  const char* gate = getenv("CRYO_TEST_GATE");
+  if (!gate || !*gate) return;
+  while (access(gate, F_OK) != 0) prog_sleep_ms(10);
 }
 
 #endif

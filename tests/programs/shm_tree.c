@@ -68,6 +68,7 @@ int main(void) {
   if (shmctl(sid, IPC_RMID, NULL) != 0) prog_die("IPC_RMID");
 
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     for (int c = 0; c < CHILDREN; c++) prog_write_all(work[c], &step, sizeof step);
     for (int c = 0; c < CHILDREN; c++) {
       int32_t done;

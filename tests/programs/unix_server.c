@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   if (conn < 0) prog_die("accept");
   uint64_t state = 42, mine = 0;
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     uint64_t q = (prog_rand(&state) % 1000000) + 1;
     prog_write_all(conn, &q, sizeof q);
     prog_sleep_ms(SLEEP_MS); /* the answer waits in the queue for the second half */

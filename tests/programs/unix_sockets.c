@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
 
   char buf[2048], want[2048];
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     if (step > 0) {
       int p = step - 1; /* what the previous step left queued */
       size_t n = message(want, p, 0, 0);

@@ -62,10 +62,15 @@ std::vector<int> numericEntries(const std::string& dir) {
 }  // namespace
 
 pid_t ProcessControl::spawnTarget(const std::vector<std::string>& argv,
-                                  const std::filesystem::path& output) {
+                                  const std::filesystem::path& output,
+                                  const std::vector<std::string>& extraEnv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; *e; e++) env.push_back(*e);
+  for (const auto& e : extraEnv) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   std::string out = output.string();
 
   int errPipe[2];
@@ -99,7 +104,7 @@ pid_t ProcessControl::spawnTarget(const std::vector<std::string>& argv,
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
       for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
-      ::execv(args[0], args.data());
+      ::execve(args[0], args.data(), env.data());
       err = errno;
     }
     ssize_t ignored = ::write(errPipe[1], &err, sizeof err);

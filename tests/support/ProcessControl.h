@@ -19,9 +19,11 @@ class ProcessControl {
  public:
   // fork+exec argv (argv[0] is a path) with stdin from /dev/null and stdout and stderr both on
   // `output` (opened O_WRONLY|O_CREAT|O_TRUNC, one open file shared by fds 1 and 2). No other fd
-  // is inherited. Returns the pid; records a test failure and returns -1 if exec fails.
+  // is inherited. `extraEnv` ("NAME=value") is added to the test's own environment. Returns the
+  // pid; records a test failure and returns -1 if exec fails.
   static pid_t spawnTarget(const std::vector<std::string>& argv,
-                           const std::filesystem::path& output);
+                           const std::filesystem::path& output,
+                           const std::vector<std::string>& extraEnv = {});
 
   // Waits for a child to end. On timeout the process is SIGKILLed, reaped, and a test failure is
   // recorded. A pid that is not our child is polled until it is gone and reported as NotAChild.
