@@ -24,6 +24,7 @@ struct MapsEntry {
   uint64_t size() const { return end - start; }
   bool hasFlag(const char* f) const { return vmFlags.count(f) != 0; }
   bool deleted() const;             // path ends in " (deleted)"
+  bool operator==(const MapsEntry&) const = default;
 };
 
 struct ProcStat {

@@ -76,6 +76,22 @@ DumpContext::DumpContext(ProcessFreezer& freezer, const DumpOptions& opts)
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());
 }
 
+bool DumpContext::settleDeliveredSignal() const {
+  for (const auto& [tid, rs] : syscalls_)
+    if (rs->settleDeliveredSignal()) return true;
+  return false;
+}
+
+cpu_set_t DumpContext::threadCpus(pid_t tid) const {
+  if (cpuHold_)
+    if (auto own = cpuHold_->original(tid)) return *own;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(tid, sizeof set, &set) != 0)
+    failErrno("tid {}: sched_getaffinity failed", tid);
+  return set;
+}
+
 DumpContext::~DumpContext() {
   try {
     finish();

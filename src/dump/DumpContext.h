@@ -18,10 +18,12 @@
 #include "common/PidFd.h"
 #include "common/UniqueFd.h"
 #include "dump/PageReader.h"
+#include "dump/FileMappingCache.h"
 #include "dump/PageSelection.h"
 #include "dump/SharedMappings.h"
 #include "dump/fds/TreeFdIndex.h"
 #include "image/PageWriter.h"
+#include "inject/CpuHold.h"
 #include "inject/ProcessFreezer.h"
 #include "inject/RemoteMemory.h"
 #include "inject/RemoteScratch.h"
@@ -54,6 +56,8 @@ struct DumpOptions {
   // cheap /proc/PID/maps and takes each unchanged mapping's VmFlags from here (see
   // ProcFs::mapsWithFlagsFrom). Empty: the dump reads it itself before freezing.
   std::vector<MapsEntry> mapsHint;
+  // Its regular file mappings described from that hint, while it ran (see FileMappingCache).
+  std::shared_ptr<const FileMappingCache> fileMappings;
   // Pages copied while the task ran (bounded-freeze mode; see PrecopyCache): the dump stores
   // those the final freeze did not copy again. With it, `selection` must report the ranges
   // to copy while frozen even for a full checkpoint.
@@ -109,6 +113,8 @@ class DumpContext {
   // Injected syscalls in thread `tid` (settled on first use, put back by finish()).
   RemoteSyscalls& syscalls(pid_t tid);
   RemoteSyscalls& leaderSyscalls() { return syscalls(pid()); }
+  // Whether settling any thread so far delivered a signal (and so wrote into memory).
+  bool settleDeliveredSignal() const;
   // A scratch area inside the process for syscall arguments (created on first use).
   RemoteScratch& scratch();
   // The process's mappings as they were before cryo touched anything (smaps, with VmFlags).
@@ -126,6 +132,11 @@ class DumpContext {
   // Shared memory objects the tree's earlier processes stored (set by the dumper).
   SharedMappings& sharedMappings() { return *shared_; }
   void setSharedMappings(SharedMappings* s) { shared_ = s; }
+
+  // The threads' own CPU lists while the freeze holds them on cryo's CPUs (set by the dumper).
+  void setCpuHold(const CpuHold* h) { cpuHold_ = h; }
+  // The CPU list of thread `tid` as the task set it.
+  cpu_set_t threadCpus(pid_t tid) const;
 
   // Page data still being stored after the copy (see PageReader::finish).
   void setPendingPages(std::unique_ptr<PageReader> r) { pendingPages_ = std::move(r); }
@@ -158,6 +169,7 @@ class DumpContext {
   TreeFdIndex* fdIndex_ = nullptr;
   std::unique_ptr<TreeFdIndex> ownIndex_;
   SharedMappings ownShared_;
+  const CpuHold* cpuHold_ = nullptr;
   SharedMappings* shared_ = &ownShared_;
 };
 

@@ -19,6 +19,7 @@
 #include "common/RealtimeWindow.h"
 #include "dump/CollectorRegistry.h"
 #include "dump/FreezeHelper.h"
+#include "inject/CpuHold.h"
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
 #include "dump/PrecopyCache.h"
@@ -118,7 +119,9 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // runs; frozen, only the cheap maps listing is read and matched against it. The same for
   // the children the task has now.
   if (opts.mapsHint.empty()) opts.mapsHint = ProcFs::maps(pid, true);
+  if (!opts.fileMappings) opts.fileMappings = FileMappingCache::of(pid, opts.mapsHint);
   std::map<pid_t, std::vector<MapsEntry>> childHints;
+  std::map<pid_t, std::shared_ptr<const FileMappingCache>> childFiles;
   // The freeze's helper thread, started now: waiting on the task's CPUs before the freeze
   // (starting it frozen costs a few hundred us), and before the tree is listed (a thread made
   // after the listing counts as a fork: the frozen tree would be listed again).
@@ -128,6 +131,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   for (pid_t c : expected.pids) {
     try {
       childHints[c] = ProcFs::maps(c, true);
+      childFiles[c] = FileMappingCache::of(c, childHints[c]);
     } catch (const Error&) {
       // exited meanwhile, or a zombie: the frozen listing decides
     }
@@ -172,17 +176,43 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   const int priority = RealtimeWindow::current();  // what the freeze runs at, as recorded
   if (opts.beforeFreeze) opts.beforeFreeze(opts);
   ProcessTree frozen(pid, expected);
+  // With CPUs of its own (and no real-time priority, at which its polling would keep the
+  // threads from running), cryo runs the frozen threads there: their injected calls then run
+  // beside the tracer thread, without waking another CPU, and the helper has the task's CPUs
+  // to itself. Released before the thaw (and, declared after `frozen`, before any detach).
+  std::optional<CpuHold> cpuHold;
+  if (helper && priority == 0) {
+    if (auto cpus = CpuHold::disjointCpus(pid)) {
+      std::vector<pid_t> tids;
+      for (ProcessTree::Member& m : frozen.members())
+        if (m.freezer)
+          for (auto& t : m.freezer->threads()) tids.push_back(t->tid());
+      cpuHold.emplace(tids, *cpus);
+    }
+  }
+  // The main process's written pages, found on the helper from the start of the freeze when
+  // the selection can (see PageSelection::earlyChanged).
+  std::future<std::optional<PageRanges>> early;
+  struct AwaitEarly {  // an exception must not leave the helper using the selection
+    std::future<std::optional<PageRanges>>& f;
+    ~AwaitEarly() {
+      if (f.valid()) f.wait();
+    }
+  } awaitEarly{early};
+  if (helper && opts.selection)
+    if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
+  if (cpuHold) phases += fmt::format(" ({} threads held on cryo's CPUs)", cpuHold->moved());
   FaultPoint::hit("dump-after-freeze");
   // Where the frozen time goes, logged once the task runs again (`-v`).
   auto phase = [&](std::string_view what, Clock::time_point since) {
     phases += fmt::format(", {} {}", what, usSince(since));
   };
-  auto indexStart = Clock::now();
-  TreeFdIndex fdIndex(frozen.livePids());
-  phase("fd-index", indexStart);
+  // The tree's fd index is made once the written pages are being found (below): it is not
+  // needed before the collectors, and the scan beside it then starts sooner.
+  std::optional<TreeFdIndex> fdIndex;
   SharedMappings shared;
   for (ProcessTree::Member& member : frozen.members()) {
     img::Process& proc = *tree.add_processes();
@@ -196,6 +226,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     DumpOptions own = opts;
     if (member.pid != pid) {
       own.mapsHint = childHints[member.pid];
+      own.fileMappings = childFiles[member.pid];
       own.keptArea = nullptr;
       auto pc = opts.childPrecopied.find(member.pid);
       own.precopied = pc == opts.childPrecopied.end() ? nullptr : pc->second;
@@ -204,8 +235,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     std::unique_ptr<BufferPool>& pool = pools[member.pid];
     if (!pool) pool = std::make_unique<BufferPool>(kMinCopyBuffers, 8 << 20);  // new since the listing
     DumpContext ctx(*member.freezer, writer.pages(), *pool, own);
-    ctx.setFdIndex(&fdIndex);
     ctx.setSharedMappings(&shared);
+    if (cpuHold) ctx.setCpuHold(&*cpuHold);
     phase("maps", t);
     // The changed pages are found on a helper thread while this one collects the state that
     // needs ptrace, when the selection allows it (no injection); else here, first.
@@ -216,7 +247,19 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
         if (f.valid()) f.wait();
       }
     } awaitHelper{changing};
-    if (opts.selection) {
+    bool earlyUsed = false;
+    if (opts.selection && early.valid() && member.pid == pid) {
+      t = Clock::now();
+      if (opts.selection->earlyStands(ctx)) {
+        changing = std::move(early);
+        earlyUsed = true;
+        phase("settle (early scan)", t);
+      } else {
+        opts.selection->keepEarly(early.get());  // (its exception, as thrown)
+        phase("settle, early-scan-wait", t);
+      }
+    }
+    if (opts.selection && !earlyUsed) {
       t = Clock::now();
       if (opts.selection->prepareConcurrent(ctx)) {
         if (!helper) helper = std::make_unique<FreezeHelper>(member.pid);
@@ -229,11 +272,24 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
         phase("changed-pages", t);
       }
     }
+    if (!fdIndex) {
+      t = Clock::now();
+      fdIndex.emplace(frozen.livePids());
+      phase("fd-index", t);
+    }
+    ctx.setFdIndex(&*fdIndex);
     auto changedReady = [&] {
       if (!changing.valid()) return;
       auto w = Clock::now();
-      ctx.setChangedRanges(changing.get());  // (the helper's exception, as thrown)
+      std::optional<PageRanges> r = changing.get();  // (the helper's exception, as thrown)
       phase("changed-pages-wait", w);
+      // An early collect that would have needed an injection: made here, on this thread.
+      if (earlyUsed && !r) {
+        w = Clock::now();
+        r = opts.selection->changedRanges(ctx);
+        phase("changed-pages", w);
+      }
+      ctx.setChangedRanges(std::move(r));
     };
     for (auto& c : CollectorRegistry::all()) {
       if (c->needsChangedRanges()) changedReady();
@@ -268,6 +324,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   img::Manifest manifest;
   if (opts.leaveRunning) {
     auto t = Clock::now();
+    if (cpuHold) cpuHold->release();
     frozen.thaw();
     res.stopUs = usSince(frozenAt);
     phase("thaw", t);

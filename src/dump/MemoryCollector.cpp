@@ -19,6 +19,7 @@
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "dump/DumpContext.h"
+#include "dump/FileMappingCache.h"
 #include "dump/PageReader.h"
 #include "image/ImageFormat.h"
 
@@ -36,13 +37,13 @@ std::string rangeName(const MapsEntry& m) {
 void MemoryCollector::collect(DumpContext& ctx, img::Process& out) {
   for (const MapsEntry& m : ctx.maps()) {
     if (m.path == "[vsyscall]") continue;  // fixed by the kernel, present in every process
-    *out.add_vmas() = describe(ctx, m);
+    *out.add_vmas() = describe(ctx.pid(), m, ctx.options().fileMappings.get());
   }
   collectMm(ctx, out);
   collectPages(ctx, out);
 }
 
-img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
+img::Vma MemoryCollector::describe(pid_t pid, const MapsEntry& m, const FileMappingCache* known) {
   img::Vma v;
   v.set_start(m.start);
   v.set_end(m.end);
@@ -58,7 +59,6 @@ img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
   if (m.hasFlag("dd")) v.add_madvise(MADV_DONTDUMP);
   if (m.hasFlag("wf")) v.add_madvise(MADV_WIPEONFORK);
   const std::string& p = m.path;
-  pid_t pid = ctx.pid();
   if (p.empty()) {
     v.set_kind(img::Vma::ANON);
   } else if (p == "[heap]") {
@@ -104,6 +104,8 @@ img::Vma MemoryCollector::describe(DumpContext& ctx, const MapsEntry& m) {
   } else if (m.deleted()) {
     fail("pid {}: mapping {}: the mapped file was deleted; cannot checkpoint it", pid,
          rangeName(m));
+  } else if (const img::Vma* k = known ? known->find(m) : nullptr) {
+    return *k;  // a mapped file described while the task ran, its mapping unchanged since
   } else {
     // A mapped file: make sure the path still names the very file that is mapped.
     struct stat mapped {}, named {};

@@ -13,6 +13,7 @@
 namespace cryo {
 
 struct MapsEntry;
+class FileMappingCache;
 
 class MemoryCollector : public Collector {
  public:
@@ -20,9 +21,13 @@ class MemoryCollector : public Collector {
   void collect(DumpContext& ctx, img::Process& out) override;
   bool needsChangedRanges() const override { return true; }
 
+  // The image's description of mapping `m` of process `pid` (throws, naming the mapping, for
+  // one that cannot be checkpointed). A regular file mapping found in `known` (described
+  // while the task ran) is taken from there.
+  static img::Vma describe(pid_t pid, const MapsEntry& m, const FileMappingCache* known = nullptr);
+
  private:
   void collectMm(DumpContext& ctx, img::Process& out);
-  img::Vma describe(DumpContext& ctx, const MapsEntry& m);
   void collectPages(DumpContext& ctx, img::Process& out);
   // The parts of a shared memory mapping whose object holds data (SEEK_DATA/SEEK_HOLE on
   // the object), as address ranges of the mapping.

@@ -20,7 +20,7 @@ namespace cryo {
 
 namespace {
 
-void collectSched(pid_t tid, img::SchedAttr* out) {
+void collectSched(const DumpContext& ctx, pid_t tid, img::SchedAttr* out) {
   cryo_sched_attr attr{};
   if (::syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0)
     failErrno("tid {}: sched_getattr failed", tid);
@@ -31,10 +31,7 @@ void collectSched(pid_t tid, img::SchedAttr* out) {
   out->set_runtime(attr.sched_runtime);
   out->set_deadline(attr.sched_deadline);
   out->set_period(attr.sched_period);
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(tid, sizeof set, &set) != 0)
-    failErrno("tid {}: sched_getaffinity failed", tid);
+  cpu_set_t set = ctx.threadCpus(tid);  // (not cryo's, where the freeze may hold it)
   out->set_affinity(std::string(reinterpret_cast<const char*>(&set), sizeof set));
 }
 
@@ -87,7 +84,7 @@ void ThreadsCollector::collect(DumpContext& ctx, img::Process& out) {
         ProcFs::readFile(ProcFs::path(pid, "task/" + std::to_string(tid) + "/comm"));
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
     th->set_comm(comm);
-    collectSched(tid, th->mutable_sched());
+    collectSched(ctx, tid, th->mutable_sched());
   }
 }
 

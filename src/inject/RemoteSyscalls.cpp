@@ -60,6 +60,7 @@ void RemoteSyscalls::settle() {
   for (int attempt = 0;; ++attempt) {
     long r = 0;
     if (run(SYS_getpid, {}, r) == Outcome::kDone) break;
+    ++settleSignals_;
     if (attempt > 100) fail("{}: cannot settle the thread (signal storm?)", thread_.who());
   }
   sigmask_ = thread_.signalMask();

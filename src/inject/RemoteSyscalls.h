@@ -52,6 +52,8 @@ class RemoteSyscalls {
   void callBatch(std::vector<BatchCall>& calls, uint64_t table);
 
   const Registers& originalRegs() const { return original_; }
+  // Whether settling delivered a signal (its frame was written into the thread's memory).
+  bool settleDeliveredSignal() const { return settleSignals_ != 0; }
   uint64_t originalSigmask() const { return sigmask_; }
   Tracee& thread() { return thread_; }
 
@@ -85,6 +87,7 @@ class RemoteSyscalls {
   Registers original_;
   uint64_t sigmask_ = 0;
   bool settled_ = false;
+  int settleSignals_ = 0;
   bool released_ = false;
   InjectionGuard guard_;
   std::vector<pid_t> newTasks_;

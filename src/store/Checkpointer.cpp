@@ -17,6 +17,7 @@
 #include "image/ImageReader.h"
 #include "inject/ProcessFreezer.h"
 #include "track/DirtyTracker.h"
+#include "track/DumpTarget.h"
 #include "track/LiveTarget.h"
 #include "track/MappingPolicy.h"
 #include "track/Pagemap.h"
@@ -112,10 +113,38 @@ class Checkpointer::Selection : public PageSelection {
     if (!cache_) return r;
     DirtySet all;
     for (const auto& [s, e] : r) all.add(s, e);
-    all.add(cache_->missed());
-    if (full_) all.add(storedUntracked(ctx.maps()));
-    return all.pageRanges();
+    // What an early collect that did not stand reported is written since the parent too (the
+    // collect just made reports only what came after it).
+    if (early_)
+      for (const auto& [s, e] : *std::exchange(early_, std::nullopt)) all.add(s, e);
+    return completed(std::move(all), ctx.maps()).pageRanges();
   }
+
+  // Precopy, the main process: the final collect reads only (re-arming is left to the next
+  // checkpoint's rounds), so it can start as soon as the task is frozen, over the listing the
+  // last round took just before the freeze, and a result that does not stand is still part of
+  // the answer.
+  std::function<std::optional<PageRanges>()> earlyChanged() override {
+    if (!cache_ || !incremental_ || cp_.lastMaps_.empty()) return {};
+    return [this]() -> std::optional<PageRanges> {
+      LiveTarget target(cp_.pid_, LiveTarget::AsListed{}, cp_.lastMaps_, areaRange());
+      if (!cp_.tracker_->collectsWithoutInjection(target)) return std::nullopt;
+      return completed(cp_.tracker_->collect(target, true), target.maps()).pageRanges();
+    };
+  }
+  // It stands if settling wrote nothing and the frozen listing is the one it scanned.
+  bool earlyStands(DumpContext& ctx) override {
+    DumpTarget target(ctx);
+    target.settleThreads();
+    settled_ = true;
+    if (ctx.settleDeliveredSignal()) return false;
+    auto [a, b] = areaRange();
+    std::vector<MapsEntry> scanned;
+    for (const MapsEntry& m : cp_.lastMaps_)
+      if (!(m.start >= a && m.end <= b)) scanned.push_back(m);
+    return scanned == ctx.maps();
+  }
+  void keepEarly(std::optional<PageRanges> early) override { early_ = std::move(early); }
   void captured(DumpContext& ctx) override {
     if (ctx.pid() != cp_.pid_) {
       ChildTracker& c = cp_.children_.at(ctx.pid());
@@ -163,6 +192,18 @@ class Checkpointer::Selection : public PageSelection {
   const PrecopyCache* cache_ = nullptr;
   bool full_ = false;
   bool settled_ = false;  // prepareConcurrent settled the threads for the next changedRanges
+  std::optional<PageRanges> early_;  // an early collect's result that did not stand
+
+  std::pair<uint64_t, uint64_t> areaRange() const {
+    return {cp_.area_.addr, cp_.area_.addr + cp_.area_.size};
+  }
+  // The tracker's answer for the main process with what the rounds could not copy and, for a
+  // full checkpoint, the stored mappings no tracker follows.
+  DirtySet completed(DirtySet tracked, const std::vector<MapsEntry>& maps) const {
+    tracked.add(cache_->missed());
+    if (full_) tracked.add(storedUntracked(maps));
+    return tracked;
+  }
 };
 
 namespace {

@@ -11,9 +11,13 @@ LiveTarget::LiveTarget(pid_t pid)
 
 LiveTarget::LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint,
                        std::pair<uint64_t, uint64_t> exclude)
-    : pid_(pid),
-      all_(hint.empty() ? ProcFs::maps(pid, true) : ProcFs::mapsWithFlagsFrom(pid, hint)),
-      memory_(pid) {
+    : LiveTarget(pid, AsListed{},
+                 hint.empty() ? ProcFs::maps(pid, true) : ProcFs::mapsWithFlagsFrom(pid, hint),
+                 exclude) {}
+
+LiveTarget::LiveTarget(pid_t pid, AsListed, const std::vector<MapsEntry>& listing,
+                       std::pair<uint64_t, uint64_t> exclude)
+    : pid_(pid), all_(listing), memory_(pid) {
   for (const MapsEntry& m : all_)
     if (!(m.start >= exclude.first && m.end <= exclude.second)) maps_.push_back(m);
 }

@@ -19,6 +19,11 @@ class LiveTarget : public TrackTarget {
   // `exclude` ([start, end), may be empty): cryo's own mappings in the task, kept out of maps().
   LiveTarget(pid_t pid, const std::vector<MapsEntry>& hint,
              std::pair<uint64_t, uint64_t> exclude = {0, 0});
+  // Over `listing` as it is, nothing read: for a task frozen since that listing was taken, or
+  // for a caller that checks afterwards that the listing still holds.
+  struct AsListed {};
+  LiveTarget(pid_t pid, AsListed, const std::vector<MapsEntry>& listing,
+             std::pair<uint64_t, uint64_t> exclude = {0, 0});
 
   pid_t pid() const override { return pid_; }
   // The mappings as smaps shows them when the target was made (the task may change them

@@ -1,4 +1,4 @@
-// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU.
+// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU, and threads held on cryo's CPUs while frozen keep their own CPU lists.
 #include <signal.h>
 #include <unistd.h>
 
@@ -520,6 +520,37 @@ TEST_F(FreezePriority, freeze_priority_is_not_applied_on_a_cpu_shared_with_the_t
   nlohmann::json list = listStore(store);
   ASSERT_GE(list.size(), 3u) << list.dump();
   for (const auto& c : list) EXPECT_EQ(u64(c, "freeze_priority"), 0u) << c.dump();
+}
+
+// With CPUs of its own (--cpu 1, the task on CPU 0) and no real-time priority, cryo runs the
+// frozen threads on its own CPU and gives them their CPU list back before they run again: the
+// task sees only CPU 0 at every step, and every checkpoint records CPU 0 (the restored task,
+// whose threads get the checkpoint's CPU lists, sees only CPU 0 too).
+TEST_F(FreezePriority, frozen_threads_held_on_cryos_cpus_keep_their_own_cpu_list) {
+  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: cryo on one, the task on another";
+  std::string why;
+  if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "the freeze helper needs uffd-wp here: " << why;
+  const std::vector<std::string> task = {
+      "/bin/sh", "-c",
+      "i=0; while [ $i -lt 30 ]; do sleep 0.1; grep Cpus_allowed_list /proc/$$/status; "
+      "i=$((i+1)); done"};
+  auto ref = tmp_ / "ref.txt", out = tmp_ / "out.txt", err = tmp_ / "err.txt";
+  auto store = tmp_ / "store";
+  pid_t refPid = ProcessControl::spawnTarget(onCpu0(task), ref);
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      withStderrTo(err, onCpu0(cryoRun(store, {"uffd-wp", "precopy"}, {"--cpu", "1"}, task))), out,
+      {"CRYO_LOG=debug"});
+  pid_t root = taskOf(cryoPid);
+  ASSERT_GT(root, 0);
+  ASSERT_TRUE(waitForCheckpoints(store, 4, cryoPid, kWait)) << OutputCompare::readFile(err);
+  ProcessControl::killTree(root, kWait);
+  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
+  std::string said = OutputCompare::readFile(err);
+  EXPECT_TRUE(st.exitedWith(128 + SIGKILL)) << st.describe() << "\n" << said;
+  EXPECT_TRUE(matches(said, "threads held on cryo's CPUs")) << "no freeze held the threads:\n" << said;
+  EXPECT_TRUE(ProcessControl::waitUntilGone(root, kWait));
+  ProcessControl::reapIfZombie(root);
+  restoreStoreAndCompare(store, root, refPid, ref, out, kWait);
 }
 
 // A priority SCHED_FIFO does not have is refused before the task starts: no task output, no

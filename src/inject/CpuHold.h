@@ -1,0 +1,38 @@
+// CpuHold: moves the threads of a frozen task onto cryo's own CPUs for the freeze, and puts
+// each thread's own CPU list back when released (before the task runs again).
+#pragma once
+
+#include <sched.h>
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace cryo {
+
+class CpuHold {
+ public:
+  // Moves every thread of `tids` onto `cpus`, recording its own CPU list first. A thread the
+  // kernel will not move (a cpuset that excludes those CPUs) stays where it is.
+  CpuHold(const std::vector<pid_t>& tids, const cpu_set_t& cpus);
+  CpuHold(const CpuHold&) = delete;
+  CpuHold& operator=(const CpuHold&) = delete;
+  ~CpuHold();  // release()
+
+  // Puts every moved thread's own CPU list back; a thread that has gone meanwhile is skipped.
+  // Throws, naming the thread, if one that still exists cannot be put back.
+  void release();
+  // The CPU list thread `tid` had before the hold (nullopt: not moved by it).
+  std::optional<cpu_set_t> original(pid_t tid) const;
+  size_t moved() const { return original_.size(); }
+
+  // The CPUs a freeze of task `pid` can run its threads on: cryo's own, when none of them is
+  // also one of the task's (nullopt otherwise: moving the task there would gain nothing).
+  static std::optional<cpu_set_t> disjointCpus(pid_t pid);
+
+ private:
+  std::map<pid_t, cpu_set_t> original_;
+};
+
+}  // namespace cryo
