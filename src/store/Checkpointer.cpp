@@ -115,8 +115,8 @@ class Checkpointer::Selection : public PageSelection {
     for (const auto& [s, e] : r) all.add(s, e);
     // What an early collect that did not stand reported is written since the parent too (the
     // collect just made reports only what came after it).
-    if (early_)
-      for (const auto& [s, e] : *std::exchange(early_, std::nullopt)) all.add(s, e);
+    if (std::optional<PageRanges> early = std::exchange(early_, std::nullopt))
+      for (const auto& [s, e] : *early) all.add(s, e);
     return completed(std::move(all), ctx.maps()).pageRanges();
   }
 
