@@ -99,6 +99,16 @@ std::vector<std::pair<uint64_t, uint64_t>> storedRanges(const img::Process& proc
 
 }  // namespace
 
+namespace {
+// Waits, when it goes out of scope, for a job still running on the freeze's helper thread.
+struct AwaitHelper {
+  std::future<std::optional<PageRanges>>& f;
+  ~AwaitHelper() {
+    if (f.valid()) f.wait();
+  }
+};
+}  // namespace
+
 DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOptions& given) {
   auto start = Clock::now();
   if (pid <= 0 || !ProcFs::exists(pid)) fail("no process with pid {}", pid);
@@ -193,12 +203,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // The main process's written pages, found on the helper from the start of the freeze when
   // the selection can (see PageSelection::earlyChanged).
   std::future<std::optional<PageRanges>> early;
-  struct AwaitEarly {  // an exception must not leave the helper using the selection
-    std::future<std::optional<PageRanges>>& f;
-    ~AwaitEarly() {
-      if (f.valid()) f.wait();
-    }
-  } awaitEarly{early};
+  AwaitHelper awaitEarly{early};  // an exception must not leave the helper using the selection
   if (helper && opts.selection)
     if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));
   auto frozenAt = frozen.frozenAt();
@@ -241,12 +246,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     // The changed pages are found on a helper thread while this one collects the state that
     // needs ptrace, when the selection allows it (no injection); else here, first.
     std::future<std::optional<PageRanges>> changing;
-    struct AwaitHelper {  // a failing collector must not leave the helper using `ctx`
-      std::future<std::optional<PageRanges>>& f;
-      ~AwaitHelper() {
-        if (f.valid()) f.wait();
-      }
-    } awaitHelper{changing};
+    AwaitHelper awaitHelper{changing};  // a failing collector must not leave the helper using `ctx`
     bool earlyUsed = false;
     if (opts.selection && early.valid() && member.pid == pid) {
       t = Clock::now();
