@@ -16,10 +16,9 @@ class Collector {
   virtual std::string_view name() const = 0;
   // Reads this kind of state of the frozen process into `out`. Throws an Error naming what is
   // unsupported (which fd, which mapping); the process is then thawed unharmed.
+  // The pages changed since the parent (DumpContext::changedRanges) may still be being found
+  // on another thread: asking for them waits, so a collector asks as late as it can.
   virtual void collect(DumpContext& ctx, img::Process& out) = 0;
-  // Whether collect() reads the pages changed since the parent (DumpContext::changedRanges):
-  // the dump then has them ready first (they may be found on another thread meanwhile).
-  virtual bool needsChangedRanges() const { return false; }
 };
 
 }  // namespace cryo

@@ -3,6 +3,8 @@
 #include "dump/DumpContext.h"
 
 #include <algorithm>
+#include <exception>
+#include <utility>
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,6 +76,19 @@ DumpContext::DumpContext(ProcessFreezer& freezer, const DumpOptions& opts)
   site_ = RemoteSyscalls::findSyscallSiteInVdso(pid(), maps_);
   if (site_ == 0)
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());
+}
+
+const std::optional<PageRanges>& DumpContext::changedRanges() {
+  if (changedSource_) {
+    auto source = std::exchange(changedSource_, nullptr);
+    try {
+      changed_ = source();
+    } catch (...) {
+      changedError_ = std::current_exception();  // never taken for "capture everything"
+    }
+  }
+  if (changedError_) std::rethrow_exception(changedError_);
+  return changed_;
 }
 
 bool DumpContext::settleDeliveredSignal() const {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <exception>
 #include <filesystem>
 #include <chrono>
 #include <functional>
@@ -123,8 +124,16 @@ class DumpContext {
   UniqueFd takeFd(int fd);
 
   // Incremental dumps: the ranges changed since the parent (nullopt: capture everything).
-  const std::optional<PageRanges>& changedRanges() const { return changed_; }
-  void setChangedRanges(std::optional<PageRanges> r) { changed_ = std::move(r); }
+  // Given as a source still at work (a scan on a helper thread), the first call waits for it
+  // (and throws what it threw).
+  const std::optional<PageRanges>& changedRanges();
+  void setChangedRanges(std::optional<PageRanges> r) {
+    changed_ = std::move(r);
+    changedSource_ = nullptr;
+  }
+  void setChangedRangesSource(std::function<std::optional<PageRanges>()> source) {
+    changedSource_ = std::move(source);
+  }
 
   // The fds of the whole dumped tree (set by the dumper; a lone process gets its own).
   TreeFdIndex& fdIndex();
@@ -132,6 +141,10 @@ class DumpContext {
   // Shared memory objects the tree's earlier processes stored (set by the dumper).
   SharedMappings& sharedMappings() { return *shared_; }
   void setSharedMappings(SharedMappings* s) { shared_ = s; }
+
+  // The freeze's helper thread, if the dumper has one: copies may be shared with it.
+  void setHelper(class FreezeHelper* h) { helper_ = h; }
+  class FreezeHelper* helper() const { return helper_; }
 
   // The threads' own CPU lists while the freeze holds them on cryo's CPUs (set by the dumper).
   void setCpuHold(const CpuHold* h) { cpuHold_ = h; }
@@ -165,11 +178,14 @@ class DumpContext {
   std::unique_ptr<RemoteScratch> scratch_;
   std::unique_ptr<PidFd> pidfd_;
   std::optional<PageRanges> changed_;
+  std::function<std::optional<PageRanges>()> changedSource_;
+  std::exception_ptr changedError_;
   std::unique_ptr<PageReader> pendingPages_;
   TreeFdIndex* fdIndex_ = nullptr;
   std::unique_ptr<TreeFdIndex> ownIndex_;
   SharedMappings ownShared_;
   const CpuHold* cpuHold_ = nullptr;
+  class FreezeHelper* helper_ = nullptr;
   SharedMappings* shared_ = &ownShared_;
 };
 

@@ -255,6 +255,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
         earlyUsed = true;
         phase("settle (early scan)", t);
       } else {
+        helper->help();
         opts.selection->keepEarly(early.get());  // (its exception, as thrown)
         phase("settle, early-scan-wait", t);
       }
@@ -278,33 +279,38 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       phase("fd-index", t);
     }
     ctx.setFdIndex(&*fdIndex);
-    auto changedReady = [&] {
-      if (!changing.valid()) return;
-      auto w = Clock::now();
-      std::optional<PageRanges> r = changing.get();  // (the helper's exception, as thrown)
-      phase("changed-pages-wait", w);
-      // An early collect that would have needed an injection: made here, on this thread.
-      if (earlyUsed && !r) {
-        w = Clock::now();
-        r = opts.selection->changedRanges(ctx);
-        phase("changed-pages", w);
-      }
-      ctx.setChangedRanges(std::move(r));
-    };
+    // The memory collector asks for the written pages once it has described the mappings;
+    // meanwhile this thread takes part in the scan (the helper shares its loop).
+    uint64_t waitedUs = 0;
+    if (changing.valid())
+      ctx.setChangedRangesSource([&]() -> std::optional<PageRanges> {
+        auto w = Clock::now();
+        helper->help();
+        std::optional<PageRanges> r = changing.get();  // (the helper's exception, as thrown)
+        waitedUs = usSince(w);
+        phase("changed-pages-wait", w);
+        // An early collect that would have needed an injection: made here, on this thread.
+        if (earlyUsed && !r) {
+          w = Clock::now();
+          r = opts.selection->changedRanges(ctx);
+          phase("changed-pages", w);
+        }
+        return r;
+      });
+    ctx.setHelper(helper.get());  // the page copy is shared with it
     for (auto& c : CollectorRegistry::all()) {
-      if (c->needsChangedRanges()) changedReady();
       try {
         t = Clock::now();
+        waitedUs = 0;
         c->collect(ctx, proc);
-        uint64_t us = usSince(t);
+        uint64_t us = usSince(t) - waitedUs;  // (the wait is logged on its own)
         if (c->name() == std::string_view("memory")) res.copyUs += us;
-        phase(c->name(), t);
+        phases += fmt::format(", {} {}", c->name(), us);
       } catch (const Error& e) {
         throw Error(fmt::format("dump of pid {} failed ({} state): {}", member.pid, c->name(),
                                 e.what()));
       }
     }
-    changedReady();
     proc.set_full_pages(!ctx.changedRanges().has_value());
     FaultPoint::hit("dump-after-memory");
     t = Clock::now();

@@ -22,7 +22,25 @@ FreezeHelper::~FreezeHelper() {
 }
 
 std::future<std::optional<PageRanges>> FreezeHelper::run(Job job) {
-  std::packaged_task<std::optional<PageRanges>()> task(std::move(job));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    busy_ = true;
+  }
+  share_.open();
+  // Closed as the job ends, before its result is ready: a thread in help() then returns, and
+  // the next job may be handed over.
+  std::packaged_task<std::optional<PageRanges>()> task([this, job = std::move(job)] {
+    struct Closer {
+      FreezeHelper& h;
+      ~Closer() {
+        h.share_.close();
+        std::lock_guard<std::mutex> l(h.mu_);
+        h.busy_ = false;
+      }
+    } closer{*this};
+    WorkShare::Job shared(share_);
+    return job();
+  });
   auto f = task.get_future();
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -30,6 +48,33 @@ std::future<std::optional<PageRanges>> FreezeHelper::run(Job job) {
   }
   cv_.notify_one();
   return f;
+}
+
+void FreezeHelper::forEach(size_t n, const std::function<void(size_t)>& fn) {
+  bool busy;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    busy = busy_;
+  }
+  if (busy || n < 2) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  WorkShare work;
+  work.open();
+  auto joined = run([&work]() -> std::optional<PageRanges> {
+    work.join();
+    return std::nullopt;
+  });
+  struct Ender {
+    WorkShare& work;
+    std::future<std::optional<PageRanges>>& joined;
+    ~Ender() {
+      work.close();
+      joined.wait();  // the helper is out of the loop before it is destroyed
+    }
+  } ender{work, joined};
+  work.forEach(n, fn);
 }
 
 void FreezeHelper::loop(pid_t pid) {

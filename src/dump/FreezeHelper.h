@@ -1,8 +1,9 @@
 // FreezeHelper: a thread beside the tracer thread for a part of a freeze's work (finding the
-// written pages). It is started before the freeze and waits on the frozen task's CPUs: the
-// task cannot run its own code meanwhile, and the thread has the idle policy (SCHED_IDLE), so
-// it takes only time no one else wants. (An injected call of the task on that CPU may still
-// wait for the end of one of its walks: the kernel is not preempted inside one here.)
+// written pages, half of copying them). It is started before the freeze and waits on the frozen
+// task's CPUs: the task cannot run its own code meanwhile, and the thread has the idle policy
+// (SCHED_IDLE), so it takes only time no one else wants. (An injected call of the task on that
+// CPU may still wait for the end of one of its walks: the kernel is not preempted inside one
+// here.) The tracer thread takes part in a job's loops once it has nothing else to do (help).
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/WorkShare.h"
 #include "dump/PageSelection.h"
 
 namespace cryo {
@@ -29,7 +31,15 @@ class FreezeHelper {
   ~FreezeHelper();  // waits for a job in progress, then ends the thread
 
   // Hands `job` to the thread (one at a time: the previous one's future must be done).
+  // A loop the job makes through WorkShare::each is shared with a thread in help().
   std::future<std::optional<PageRanges>> run(Job job);
+  // Takes part in the running job's shared loops until it ends (at once if none runs): for
+  // the thread that would otherwise wait for its result.
+  void help() { share_.join(); }
+  // Runs fn(0) … fn(n-1) on the calling thread and this one together; returns when all are
+  // done (the first exception of an item is rethrown). With a job still running, the calling
+  // thread runs them alone.
+  void forEach(size_t n, const std::function<void(size_t)>& fn);
 
  private:
   void loop(pid_t pid);
@@ -38,6 +48,8 @@ class FreezeHelper {
   std::condition_variable cv_;
   std::optional<std::packaged_task<std::optional<PageRanges>()>> job_;
   bool stop_ = false;
+  bool busy_ = false;  // a job was handed over and has not ended
+  WorkShare share_;
   std::thread thread_;
 };
 

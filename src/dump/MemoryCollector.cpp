@@ -20,6 +20,7 @@
 #include "common/UniqueFd.h"
 #include "dump/DumpContext.h"
 #include "dump/FileMappingCache.h"
+#include "dump/FreezeHelper.h"
 #include "dump/PageReader.h"
 #include "image/ImageFormat.h"
 
@@ -34,6 +35,7 @@ std::string rangeName(const MapsEntry& m) {
 
 }  // namespace
 
+// The mappings and mm fields first: the written pages may still be being found meanwhile.
 void MemoryCollector::collect(DumpContext& ctx, img::Process& out) {
   for (const MapsEntry& m : ctx.maps()) {
     if (m.path == "[vsyscall]") continue;  // fixed by the kernel, present in every process
@@ -222,6 +224,10 @@ std::vector<std::pair<uint64_t, uint64_t>> MemoryCollector::objectData(pid_t pid
 void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
   auto owned = std::make_unique<PageReader>(ctx.pid(), ctx.memory(), ctx.pages(), ctx.copyBuffers());
   PageReader& reader = *owned;
+  if (FreezeHelper* helper = ctx.helper())
+    reader.setShared([helper](size_t n, const std::function<void(size_t)>& fn) {
+      helper->forEach(n, fn);
+    });
   const std::optional<PageRanges>& changed = ctx.changedRanges();
   for (const img::Vma& v : out.vmas()) {
     bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||

@@ -19,7 +19,6 @@ class MemoryCollector : public Collector {
  public:
   std::string_view name() const override { return "memory"; }
   void collect(DumpContext& ctx, img::Process& out) override;
-  bool needsChangedRanges() const override { return true; }
 
   // The image's description of mapping `m` of process `pid` (throws, naming the mapping, for
   // one that cannot be checkpointed). A regular file mapping found in `known` (described

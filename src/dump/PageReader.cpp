@@ -62,6 +62,107 @@ void PageReader::addRange(uint64_t start, uint64_t end, Mode mode, bool recordRe
   ranges_.push_back({start, end, mode, recordRest});
 }
 
+// Shared copies: pieces of at most this many pages (two copy batches), grouped into parts that
+// two threads may take, so that a large range is copied by both too.
+constexpr uint64_t kPiecePages = 2 * kBatchPages;
+constexpr size_t kMaxParts = 8;
+
+std::vector<std::vector<PageReader::Piece>> PageReader::plan(bool shared) const {
+  std::vector<Piece> pieces;
+  uint64_t total = 0;
+  const uint64_t piece = shared ? kPiecePages * kPage : ~uint64_t(0) / 2;
+  for (const Range& r : ranges_) {
+    for (uint64_t s = r.start; s < r.end;) {
+      uint64_t e = s + std::min(piece, r.end - s);
+      pieces.push_back({&r, s, e});
+      s = e;
+    }
+    total += (r.end - r.start) / kPage;
+  }
+  // Every part ends with a batch of its own, in a buffer of its own: at most half the buffers
+  // go to the parts' last batches, or the storer would have to start while the task is frozen.
+  size_t parts = shared ? std::min({kMaxParts, pieces.size(), pool_.count() / 2}) : 1;
+  std::vector<std::vector<Piece>> out(std::max<size_t>(parts, 1));
+  // Consecutive pieces, about the same number of pages in each part.
+  uint64_t per = parts > 1 ? (total + parts - 1) / parts : ~uint64_t(0), in = 0;
+  size_t at = 0;
+  for (const Piece& p : pieces) {
+    if (in >= per && at + 1 < out.size()) {
+      ++at;
+      in = 0;
+    }
+    out[at].push_back(p);
+    in += (p.end - p.start) / kPage;
+  }
+  return out;
+}
+
+void PageReader::copyPart(Pagemap& pagemap, const std::vector<Piece>& part) {
+  uint64_t zero = zeroPfn();
+  const KernelFeatures& kf = KernelFeatures::get();
+  std::vector<uint64_t> entries;
+  std::vector<img::PageRun> zeroRuns;
+  Batch batch;
+  for (const Piece& piece : part) {
+    const Range& r = *piece.range;
+    uint64_t n = (piece.end - piece.start) / kPage;
+    pagemap.entries(piece.start, piece.end, entries);
+    uint64_t runStart = 0, runLen = 0, zeroStart = 0, zeroLen = 0;
+    for (uint64_t i = 0; i <= n; ++i) {
+      bool take = false;
+      if (i < n) {
+        uint64_t e = entries[i];
+        bool present = e & kPmPresent, swapped = e & kPmSwapped, file = e & kPmFile;
+        // A write-protect marker of dirty-page tracking is a page that holds nothing.
+        if (swapped && kf.isUffdWpMarker(e)) swapped = false;
+        switch (r.mode) {
+          case kAnonPresent:
+            take = swapped || (present && !(zero && (e & kPmPfnMask) == zero));
+            break;
+          case kAnyPresent:
+            take = present || swapped;
+            break;
+          case kPrivateCopies:
+            take = swapped || (present && !file);
+            break;
+          case kAll:
+            take = true;
+            break;
+          case kNone:
+            break;
+        }
+      }
+      if (r.recordRest) {
+        if (i < n && !take) {
+          if (zeroLen == 0) zeroStart = piece.start + i * kPage;
+          ++zeroLen;
+        } else if (zeroLen) {
+          zeroRuns.push_back(PageWriter::zeroRun(zeroStart, zeroLen));
+          zeroLen = 0;
+        }
+      }
+      if (take) {
+        if (runLen == 0) runStart = piece.start + i * kPage;
+        ++runLen;
+        if (batch.pages + runLen == kBatchPages) {
+          batch.runs.emplace_back(runStart, runLen);
+          batch.pages += runLen;
+          flush(batch);
+          runLen = 0;
+        }
+      } else if (runLen) {
+        batch.runs.emplace_back(runStart, runLen);
+        batch.pages += runLen;
+        runLen = 0;
+        if (batch.pages >= kBatchPages / 2) flush(batch);
+      }
+    }
+  }
+  flush(batch);
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& z : zeroRuns) zeroRuns_.push_back(std::move(z));
+}
+
 void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
   Pagemap pagemap(pid_);
   free_.clear();
@@ -71,64 +172,12 @@ void PageReader::run(google::protobuf::RepeatedPtrField<img::PageRun>& runs) {
   // The storer starts only when the copy needs buffers back, or in finish(): while the task is
   // frozen, cryo does nothing but copy unless the copy outgrows the buffers.
   try {
-    uint64_t zero = zeroPfn();
-    const KernelFeatures& kf = KernelFeatures::get();
-    std::vector<uint64_t> entries;
-    for (const Range& r : ranges_) {
-      uint64_t n = (r.end - r.start) / kPage;
-      pagemap.entries(r.start, r.end, entries);
-      uint64_t runStart = 0, runLen = 0, zeroStart = 0, zeroLen = 0;
-      for (uint64_t i = 0; i <= n; ++i) {
-        bool take = false;
-        if (i < n) {
-          uint64_t e = entries[i];
-          bool present = e & kPmPresent, swapped = e & kPmSwapped, file = e & kPmFile;
-          // A write-protect marker of dirty-page tracking is a page that holds nothing.
-          if (swapped && kf.isUffdWpMarker(e)) swapped = false;
-          switch (r.mode) {
-            case kAnonPresent:
-              take = swapped || (present && !(zero && (e & kPmPfnMask) == zero));
-              break;
-            case kAnyPresent:
-              take = present || swapped;
-              break;
-            case kPrivateCopies:
-              take = swapped || (present && !file);
-              break;
-            case kAll:
-              take = true;
-              break;
-            case kNone:
-              break;
-          }
-        }
-        if (r.recordRest) {
-          if (i < n && !take) {
-            if (zeroLen == 0) zeroStart = r.start + i * kPage;
-            ++zeroLen;
-          } else if (zeroLen) {
-            zeroRuns_.push_back(PageWriter::zeroRun(zeroStart, zeroLen));
-            zeroLen = 0;
-          }
-        }
-        if (take) {
-          if (runLen == 0) runStart = r.start + i * kPage;
-          ++runLen;
-          if (batch_.pages + runLen == kBatchPages) {
-            batch_.runs.emplace_back(runStart, runLen);
-            batch_.pages += runLen;
-            flush();
-            runLen = 0;
-          }
-        } else if (runLen) {
-          batch_.runs.emplace_back(runStart, runLen);
-          batch_.pages += runLen;
-          runLen = 0;
-          if (batch_.pages >= kBatchPages / 2) flush();
-        }
-      }
-    }
-    flush();
+    std::vector<std::vector<Piece>> parts = plan(static_cast<bool>(shared_));
+    auto copy = [&](size_t i) { copyPart(pagemap, parts[i]); };
+    if (parts.size() > 1)
+      shared_(parts.size(), copy);
+    else
+      copy(0);
   } catch (...) {
     finish();
     throw;
@@ -176,15 +225,15 @@ uint8_t* PageReader::takeFreeBuffer() {
   return b;
 }
 
-void PageReader::flush() {
-  if (batch_.runs.empty()) return;
-  batch_.buf = takeFreeBuffer();
+void PageReader::flush(Batch& batch) {
+  if (batch.runs.empty()) return;
+  batch.buf = takeFreeBuffer();
   std::vector<iovec> local, remote;
-  local.reserve(batch_.runs.size());
-  remote.reserve(batch_.runs.size());
+  local.reserve(batch.runs.size());
+  remote.reserve(batch.runs.size());
   uint64_t off = 0;
-  for (auto& [addr, n] : batch_.runs) {
-    local.push_back({batch_.buf + off, n * kPage});
+  for (auto& [addr, n] : batch.runs) {
+    local.push_back({batch.buf + off, n * kPage});
     remote.push_back({reinterpret_cast<void*>(addr), n * kPage});
     off += n * kPage;
   }
@@ -192,16 +241,16 @@ void PageReader::flush() {
     mem_.readv(local, remote);
   } catch (...) {
     std::lock_guard<std::mutex> l(mu_);
-    free_.push_back(batch_.buf);
+    free_.push_back(batch.buf);
     throw;
   }
-  pages_ += batch_.pages;
   {
     std::lock_guard<std::mutex> l(mu_);
-    full_.push_back(std::move(batch_));
+    pages_ += batch.pages;
+    full_.push_back(std::move(batch));
   }
   cv_.notify_all();
-  batch_ = Batch{};
+  batch = Batch{};
 }
 
 void PageReader::storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,6 +36,11 @@ class PageReader {
   // the parent stored).
   void addRange(uint64_t start, uint64_t end, Mode mode, bool recordRest = false);
   ~PageReader();
+  // Runs fn(0) … fn(n-1) on the calling thread and another one (see FreezeHelper::forEach).
+  using Shared = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+  // Copies with a second thread through `shared`: the selected ranges are cut into parts that
+  // both take. Empty (the default): the calling thread copies alone.
+  void setShared(Shared shared) { shared_ = std::move(shared); }
   // Copies every selected page out of the task (into the buffer pool; a storer thread writes
   // them to the page store meanwhile). When it returns the task may run again.
   void run(google::protobuf::RepeatedPtrField<img::PageRun>& runs);
@@ -59,7 +65,17 @@ class PageReader {
     uint64_t pages = 0;
     uint8_t* buf = nullptr;
   };
-  void flush();
+  // A part of one range, copied by whichever thread takes the part it is in.
+  struct Piece {
+    const Range* range;
+    uint64_t start, end;
+  };
+  // The pieces of every range, grouped into parts (one unless `shared`).
+  std::vector<std::vector<Piece>> plan(bool shared) const;
+  // Selects and copies one part's pages (its own batches and ZERO runs).
+  void copyPart(class Pagemap& pagemap, const std::vector<Piece>& part);
+  // Copies `batch` out of the task into a free buffer and queues it for the storer.
+  void flush(Batch& batch);
   void storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs);
   uint8_t* takeFreeBuffer();
   void startStorer();  // once
@@ -68,11 +84,11 @@ class PageReader {
   RemoteMemory& mem_;
   PageWriter& out_;
   std::vector<Range> ranges_;
-  std::vector<img::PageRun> zeroRuns_;
-  Batch batch_;
-  uint64_t pages_ = 0;
+  std::vector<img::PageRun> zeroRuns_;  // (under mu_ while copying)
+  uint64_t pages_ = 0;                   // (under mu_ while copying)
+  Shared shared_;
   // Copying out of the process and storing run in parallel: a pool of buffers moves between
-  // the copier (this thread) and the storer thread.
+  // the copiers (this thread, and a second one with setShared) and the storer thread.
   BufferPool& pool_;
   std::mutex mu_;
   std::condition_variable cv_;

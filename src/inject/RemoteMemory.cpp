@@ -14,11 +14,12 @@ namespace cryo {
 RemoteMemory::RemoteMemory(pid_t pid) : pid_(pid) {}
 
 void RemoteMemory::procMem(bool write, uint64_t addr, void* buf, size_t len) {
-  if (!mem_) {
+  std::call_once(memOpened_, [&] {
     std::string p = "/proc/" + std::to_string(pid_) + "/mem";
     mem_.reset(::open(p.c_str(), O_RDWR | O_CLOEXEC));
-    if (!mem_) failErrno("cannot open {}", p);
-  }
+    if (!mem_) memErrno_ = errno;
+  });
+  if (!mem_) throw SysError(fmt::format("cannot open /proc/{}/mem", pid_), memErrno_);
   auto* b = static_cast<char*>(buf);
   size_t done = 0;
   while (done < len) {

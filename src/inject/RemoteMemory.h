@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,9 @@ class RemoteMemory {
                 const std::vector<iovec>& remote);
   void procMem(bool write, uint64_t addr, void* buf, size_t len);
   pid_t pid_;
-  UniqueFd mem_;
+  UniqueFd mem_;  // opened on first need (several threads may copy at once)
+  std::once_flag memOpened_;
+  int memErrno_ = 0;
 };
 
 }  // namespace cryo

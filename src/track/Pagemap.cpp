@@ -35,16 +35,17 @@ void Pagemap::read(uint64_t start, uint64_t end,
   for (uint64_t a = start; a < end;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>((end - a) / page, kEntriesPerRead));
     if (n == 0) break;
-    entries_.resize(n);
+    thread_local std::vector<uint64_t> buf;  // (several threads may read at once)
+    buf.resize(n);
     size_t want = n * sizeof(uint64_t), got = 0;
     while (got < want) {
-      ssize_t r = ::pread(fd_.get(), reinterpret_cast<char*>(entries_.data()) + got, want - got,
+      ssize_t r = ::pread(fd_.get(), reinterpret_cast<char*>(buf.data()) + got, want - got,
                           static_cast<off_t>(a / page * sizeof(uint64_t) + got));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) failErrno("pid {}: cannot read pagemap for {:#x}-{:#x}", pid_, a, a + n * page);
       got += static_cast<size_t>(r);
     }
-    fn(a, entries_.data(), n);
+    fn(a, buf.data(), n);
     a += n * page;
   }
 }
@@ -68,7 +69,7 @@ void Pagemap::entries(uint64_t start, uint64_t end, std::vector<uint64_t>& out) 
 
 int Pagemap::scan(uint64_t start, uint64_t end, const Query& q,
                   const std::function<void(uint64_t, uint64_t, uint64_t)>& fn, uint64_t* doneUpTo) {
-  regions_.resize(kRegionsPerCall);
+  thread_local std::vector<page_region> regions(kRegionsPerCall);
   uint64_t pos = start;
   while (pos < end) {
     pm_scan_arg a{};
@@ -76,8 +77,8 @@ int Pagemap::scan(uint64_t start, uint64_t end, const Query& q,
     a.flags = q.flags;
     a.start = pos;
     a.end = end;
-    a.vec = reinterpret_cast<uint64_t>(regions_.data());
-    a.vec_len = regions_.size();
+    a.vec = reinterpret_cast<uint64_t>(regions.data());
+    a.vec_len = regions.size();
     a.category_inverted = q.categoryInverted;
     a.category_mask = q.categoryMask;
     a.category_anyof_mask = q.categoryAnyOf;
@@ -89,7 +90,7 @@ int Pagemap::scan(uint64_t start, uint64_t end, const Query& q,
       return err;
     }
     for (long i = 0; i < n; ++i) {
-      const page_region& r = regions_[static_cast<size_t>(i)];
+      const page_region& r = regions[static_cast<size_t>(i)];
       fn(r.start, r.end, r.categories);
     }
     // A full buffer stops the walk early; walk_end says where to go on.

@@ -51,7 +51,8 @@ class Pagemap {
   };
   // PAGEMAP_SCAN over [start, end), repeated from walk_end until the range is done (the
   // result buffer may fill up); fn(start, end, categories) per reported region. Returns 0 or
-  // the errno of a failed ioctl; `doneUpTo` says how far the walk got (on error too).
+  // the errno of a failed ioctl; `doneUpTo` says how far the walk got (on error too). Several
+  // threads may scan through one Pagemap at once (each has a result buffer of its own).
   int scan(uint64_t start, uint64_t end, const Query& q,
            const std::function<void(uint64_t, uint64_t, uint64_t)>& fn, uint64_t* doneUpTo = nullptr);
   // PAGEMAP_SCAN with PM_SCAN_WP_MATCHING and no result buffer: write-protects every page of
@@ -64,8 +65,6 @@ class Pagemap {
  private:
   pid_t pid_;
   UniqueFd fd_;
-  std::vector<page_region> regions_;
-  std::vector<uint64_t> entries_;
 };
 
 }  // namespace cryo

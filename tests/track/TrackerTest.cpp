@@ -11,11 +11,13 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
+#include "common/WorkShare.h"
 #include "inject/ProcessFreezer.h"
 #include "track/FrozenTarget.h"
 #include "track/HashTracker.h"
@@ -246,6 +248,53 @@ TEST_P(Tracking, collect_leaving_rearm_to_the_next_loses_no_write) {
   w.send("nop");
   DirtySet third = collect(w);
   EXPECT_TRUE(third.clip(a, end).empty()) << third.describe();
+}
+
+// A freeze's collect runs on a helper thread whose loops the tracer thread may join
+// (WorkShare): a large mapping is then scanned in pieces by both, and the answer is the same.
+TEST_P(Tracking, collect_shared_between_two_threads_reports_exactly_the_pages_written) {
+  PageWriter w(24576);  // 96 MiB: three pieces of the uffd-wp scan
+  uint64_t a = w.regionA(), end = a + w.pagesA() * kPage;
+  auto sharedCollect = [&](bool rearmLater) {
+    ProcessFreezer f(w.pid());
+    FrozenTarget t(f);
+    WorkShare share;
+    share.open();
+    DirtySet d;
+    std::exception_ptr err;
+    std::thread owner([&] {
+      try {
+        WorkShare::Job job(share);
+        d = tracker_->collect(t, rearmLater);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      share.close();
+    });
+    share.join();
+    owner.join();
+    if (err) std::rethrow_exception(err);
+    return d;
+  };
+  arm(w);
+  // Pages on both sides of every piece's bounds (8192 pages each), and between them.
+  DirtySet written;
+  for (uint64_t first : {0, 8191, 8192, 12000, 16383, 16384, 24575}) {
+    w.send(cmd("write", {0, first, 1, 1}));
+    written.add(pagesOf(a, first, 1));
+  }
+  w.send(cmd("write", {0, 3, 400, 61}));
+  written.add(pagesOf(a, 3, 400, 61));
+  expectExactly(sharedCollect(true), written, a, end);
+  // Left writable, reported again; then re-armed by an ordinary collect.
+  w.send(cmd("write", {0, 5000, 10, 7}));
+  DirtySet again = written;
+  again.add(pagesOf(a, 5000, 10, 7));
+  DirtySet second = sharedCollect(false).clip(a, end);
+  EXPECT_TRUE(pagesOf(a, 5000, 10, 7).subtract(second).empty()) << second.describe(20);
+  EXPECT_TRUE(second.subtract(again).empty()) << second.subtract(again).describe(20);
+  w.send("nop");
+  EXPECT_TRUE(sharedCollect(false).clip(a, end).empty());
 }
 
 TEST_P(Tracking, kernel_writes_are_reported) {
