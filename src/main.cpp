@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
   auto* imagesOpt = restore->add_option("--images", images, "Image directory to read");
   auto* storeOpt = restore->add_option("--store", store, "Store to restore the latest checkpoint of");
   restore->add_option("--id", id, "With --store: the checkpoint to restore")->needs(storeOpt);
+  bool leaveStopped = false;
+  restore->add_flag("--leave-stopped", leaveStopped,
+                    "Leave the restored processes stopped (SIGCONT resumes them): cryo returns "
+                    "once every thread is stopped");
   imagesOpt->excludes(storeOpt);
 
   auto* ls = app.add_subcommand("ls", "List the checkpoints of a store, oldest first");
@@ -136,7 +140,9 @@ int main(int argc, char** argv) {
       if (images.empty() && store.empty()) throw cryo::Error("restore needs --images or --store");
       std::filesystem::path dir = images;
       if (!store.empty()) dir = cryo::StoreCommands::pickForRestore(store, id);
-      cryo::RestoreResult r = cryo::RestoreDriver::run(dir, cryo::RestoreOptions{});
+      cryo::RestoreOptions ro;
+      ro.leaveStopped = leaveStopped;
+      cryo::RestoreResult r = cryo::RestoreDriver::run(dir, ro);
       spdlog::info("restored pid {} in {} us", r.pid, r.totalUs);
       std::printf("%d\n", r.pid);
       std::fflush(stdout);

@@ -20,7 +20,11 @@
 
 namespace cryo {
 
-struct RestoreOptions {};
+struct RestoreOptions {
+  // Every restored process is left stopped (as by SIGSTOP: SIGCONT resumes it) instead of
+  // running on: its state can be inspected, or changed, before it runs.
+  bool leaveStopped = false;
+};
 
 class RestoreContext {
  public:

@@ -26,6 +26,28 @@
 
 namespace cryo {
 
+namespace {
+
+// Waits until every thread of `pid` is stopped (the SIGSTOP queued before the detach).
+void awaitStopped(pid_t pid) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    bool all = true;
+    for (pid_t tid : ProcFs::threads(pid)) {
+      std::string st =
+          ProcFs::readFile(ProcFs::path(pid, fmt::format("task/{}/stat", tid)));
+      auto close = st.rfind(')');
+      if (close == std::string::npos || close + 2 >= st.size() || st[close + 2] != 'T') all = false;
+    }
+    if (all) return;
+    if (std::chrono::steady_clock::now() > deadline)
+      fail("pid {} was restored but did not stop ({}): it is not left stopped",
+           pid, ProcFs::describe(pid));
+    ::usleep(200);
+  }
+}
+
+}  // namespace
 
 void RestoreDriver::finalizeThreads(RestoreContext& ctx, const img::Process& in) {
   for (const auto& th : in.threads()) {
@@ -135,9 +157,16 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
   shared.commit();
   for (auto& m : members) {
     m.ctx->forgetSyscalls();
+    // A stop signal queued while traced is the first thing the process does once let go.
+    if (opts.leaveStopped && !m.ctx->process().zombie() &&
+        ::kill(static_cast<pid_t>(m.ctx->process().pid()), SIGSTOP) != 0)
+      failErrno("pid {}: cannot queue SIGSTOP to leave it stopped", m.ctx->process().pid());
     for (auto& t : m.ctx->threads())
       if (t->attached()) t->detach();
   }
+  if (opts.leaveStopped)
+    for (auto& m : members)
+      if (!m.ctx->process().zombie()) awaitStopped(static_cast<pid_t>(m.ctx->process().pid()));
   guard.disarm();
   RestoreResult res;
   res.pid = tree.root_pid();

@@ -50,13 +50,33 @@ void CheckpointFixture::expectPrivateImageDir(const fs::path& images) {
       << images << " has mode " << std::oct << static_cast<unsigned>(perms) << ", expected 0700";
 }
 
-void CheckpointFixture::restoreAs(const fs::path& images, pid_t expectedPid) {
-  CommandResult r = CryoCli::restore(images);
+void CheckpointFixture::restoreAs(const fs::path& images, pid_t expectedPid, bool leaveStopped) {
+  CommandResult r = leaveStopped ? CryoCli::restoreStopped(images) : CryoCli::restore(images);
   ASSERT_TRUE(r.succeeded()) << r.describe();
   auto pid = CryoCli::restoredPid(r);
   ASSERT_TRUE(pid.has_value()) << "the last line of stdout is not a pid\n" << r.describe();
   ASSERT_EQ(*pid, expectedPid) << "restored under another pid\n" << r.describe();
   ASSERT_FALSE(ProcessControl::isGone(*pid)) << "restored pid " << *pid << " is not running";
+  if (!leaveStopped) return;
+  std::set<pid_t> tree = ProcessControl::descendants(*pid);
+  tree.insert(*pid);
+  for (pid_t p : tree) {
+    if (ProcessControl::state(p) == 'Z') continue;  // a zombie of the image stays one
+    for (pid_t tid : ProcessControl::threadIds(p)) {
+      std::string stat = OutputCompare::readFile("/proc/" + std::to_string(p) + "/task/" +
+                                                 std::to_string(tid) + "/stat");
+      auto close = stat.rfind(')');
+      ASSERT_TRUE(close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T')
+          << "thread " << tid << " of pid " << p
+          << ", restored with --leave-stopped, is not stopped: " << stat;
+    }
+  }
+}
+
+void CheckpointFixture::resumeTree(pid_t root) {
+  std::set<pid_t> tree = ProcessControl::descendants(root);
+  tree.insert(root);
+  for (pid_t p : tree) ASSERT_EQ(::kill(p, SIGCONT), 0) << "cannot resume pid " << p;
 }
 
 void CheckpointFixture::expectMatchesReference(const TargetProgram& p, const TargetRun& ref,

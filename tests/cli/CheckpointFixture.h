@@ -41,7 +41,10 @@ class CheckpointFixture : public ::testing::Test {
   static void expectPrivateImageDir(const std::filesystem::path& images);
 
   // `cryo restore`: must succeed and print `expectedPid`, which must then be running.
-  void restoreAs(const std::filesystem::path& images, pid_t expectedPid);
+  // With `leaveStopped`, the restored task must be stopped (SIGCONT resumes it).
+  void restoreAs(const std::filesystem::path& images, pid_t expectedPid, bool leaveStopped = false);
+  // SIGCONT to `root` and every descendant (a tree restored with --leave-stopped).
+  static void resumeTree(pid_t root);
 
   // Waits for the reference run (which must exit 0) and checks that `status` and every output
   // of `run` equal the reference's.

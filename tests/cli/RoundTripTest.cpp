@@ -74,13 +74,16 @@ TEST_P(RoundTrip, restore_after_kill_matches_uninterrupted_run) {
 
   fs::path images = tmp_ / "img";
   ASSERT_NO_FATAL_FAILURE(dumpKilling(run.pid, images));
-  ASSERT_NO_FATAL_FAILURE(restoreAs(images, run.pid));
+  // Left stopped, so that its threads and fds are looked at before it runs on (it may open or
+  // close an fd at any time).
+  ASSERT_NO_FATAL_FAILURE(restoreAs(images, run.pid, true));
   EXPECT_EQ(ProcessControl::threadNames(run.pid), threads)
       << "thread ids or names differ after restore";
   // The restored task holds exactly the fds of the image, and each one it already held when it
   // was listed before the dump is the same kind of file again (the task may open or close an
   // fd between that listing and the dump: the image is what counts).
   std::map<int, std::string> restored = ProcessControl::fdTargets(run.pid);
+  ASSERT_NO_FATAL_FAILURE(resumeTree(run.pid));
   std::set<int> numbers;
   for (const auto& [fd, target] : restored) numbers.insert(fd);
   EXPECT_EQ(numbers, imageFdNumbers(images)) << "open fds differ from the image's after restore";

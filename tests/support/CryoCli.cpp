@@ -38,6 +38,12 @@ CommandResult CryoCli::restore(const std::filesystem::path& images, const std::s
                             faultEnv(fault), kTimeout);
 }
 
+CommandResult CryoCli::restoreStopped(const std::filesystem::path& images) {
+  return CommandRunner::run(
+      {binary().string(), "restore", "--images", images.string(), "--leave-stopped"}, {},
+      kTimeout);
+}
+
 CommandResult CryoCli::restoreWithEnv(const std::filesystem::path& images,
                                       const std::map<std::string, std::string>& env) {
   return CommandRunner::run({binary().string(), "restore", "--images", images.string()}, env,

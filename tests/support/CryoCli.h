@@ -25,6 +25,8 @@ class CryoCli {
   static CommandResult dumpWith(pid_t pid, const std::filesystem::path& images,
                                 const std::vector<std::string>& flags);
   static CommandResult restore(const std::filesystem::path& images, const std::string& fault = "");
+  // `cryo restore --leave-stopped`.
+  static CommandResult restoreStopped(const std::filesystem::path& images);
   // `cryo restore` with these environment variables added (CRYO_LOG, CRYO_TIMER_IDS, ...).
   static CommandResult restoreWithEnv(const std::filesystem::path& images,
                                       const std::map<std::string, std::string>& env);
