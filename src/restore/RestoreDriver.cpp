@@ -33,12 +33,8 @@ void awaitStopped(pid_t pid) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
     bool all = true;
-    for (pid_t tid : ProcFs::threads(pid)) {
-      std::string st =
-          ProcFs::readFile(ProcFs::path(pid, fmt::format("task/{}/stat", tid)));
-      auto close = st.rfind(')');
-      if (close == std::string::npos || close + 2 >= st.size() || st[close + 2] != 'T') all = false;
-    }
+    for (pid_t tid : ProcFs::threads(pid))
+      if (ProcFs::stat(tid).state != 'T') all = false;  // (/proc/TID: the thread's own state)
     if (all) return;
     if (std::chrono::steady_clock::now() > deadline)
       fail("pid {} was restored but did not stop ({}): it is not left stopped",
