@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -66,51 +67,86 @@ std::string ProcFs::readLink(const std::string& p) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-static bool parseMapsLine(const std::string& line, MapsEntry& e) {
-  // start-end perms offset dev inode path
-  unsigned long long start, end, off, ino;
-  char perms[8] = {};
-  unsigned maj, min;
-  int consumed = 0;
-  if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
-                  &maj, &min, &ino, &consumed) < 7)
-    return false;
-  e.start = start;
-  e.end = end;
+namespace {
+
+// Cursor over one line of /proc text: numbers and words separated by blanks.
+struct Fields {
+  std::string_view rest;
+  void skipBlanks() {
+    size_t i = rest.find_first_not_of(" \t");
+    rest.remove_prefix(i == std::string_view::npos ? rest.size() : i);
+  }
+  template <class T>
+  bool number(T& v, int base) {
+    auto r = std::from_chars(rest.data(), rest.data() + rest.size(), v, base);
+    if (r.ec != std::errc{}) return false;
+    rest.remove_prefix(static_cast<size_t>(r.ptr - rest.data()));
+    return true;
+  }
+  bool literal(char c) {
+    if (rest.empty() || rest.front() != c) return false;
+    rest.remove_prefix(1);
+    return true;
+  }
+  std::string_view word() {
+    skipBlanks();
+    size_t e = rest.find_first_of(" \t");
+    std::string_view w = rest.substr(0, e);
+    rest.remove_prefix(w.size());
+    return w;
+  }
+};
+
+// "start-end perms offset major:minor inode   path"
+bool parseMapsLine(std::string_view line, MapsEntry& e) {
+  Fields f{line};
+  if (!f.number(e.start, 16) || !f.literal('-') || !f.number(e.end, 16)) return false;
+  std::string_view perms = f.word();
+  if (perms.size() < 4) return false;
+  f.skipBlanks();
+  if (!f.number(e.offset, 16)) return false;
+  f.skipBlanks();
+  if (!f.number(e.devMajor, 16) || !f.literal(':') || !f.number(e.devMinor, 16)) return false;
+  f.skipBlanks();
+  if (!f.number(e.inode, 10)) return false;
   e.read = perms[0] == 'r';
   e.write = perms[1] == 'w';
   e.exec = perms[2] == 'x';
   e.shared = perms[3] == 's';
-  e.offset = off;
-  e.devMajor = maj;
-  e.devMinor = min;
-  e.inode = ino;
-  e.path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(consumed)
-                                                                         : std::string();
+  f.skipBlanks();
+  e.path.assign(f.rest);
   return true;
 }
+
+// Calls fn(line) for every line of text (without its newline).
+template <class Fn>
+void eachLine(std::string_view text, Fn&& fn) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    fn(line);
+  }
+}
+
+}  // namespace
 
 std::vector<MapsEntry> ProcFs::maps(pid_t pid, bool withVmFlags) {
   std::string text = readFile(path(pid, withVmFlags ? "smaps" : "maps"));
   std::vector<MapsEntry> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (withVmFlags && line.rfind("VmFlags:", 0) == 0) {
-      if (out.empty()) continue;
-      std::istringstream fl(line.substr(8));
-      std::string f;
-      while (fl >> f) out.back().vmFlags.insert(f);
-      continue;
+  eachLine(text, [&](std::string_view line) {
+    if (line.empty()) return;
+    if (withVmFlags && line.substr(0, 8) == "VmFlags:") {
+      if (!out.empty()) out.back().vmFlags.parse(line.substr(8));
+      return;
     }
     // smaps detail lines look like "Rss:   4 kB"; a maps line starts with a hex range.
     if (!std::isxdigit(static_cast<unsigned char>(line[0])) ||
-        line.find('-') == std::string::npos || line.find(':') < line.find(' '))
-      continue;
+        line.find('-') == std::string_view::npos || line.find(':') < line.find(' '))
+      return;
     MapsEntry e;
     if (parseMapsLine(line, e)) out.push_back(std::move(e));
-  }
+  });
   return out;
 }
 
@@ -144,13 +180,20 @@ ProcStat ProcFs::stat(pid_t pid) {
   if (open == std::string::npos || close == std::string::npos || close < open)
     fail("unexpected format of /proc/{}/stat", pid);
   s.comm = text.substr(open + 1, close - open - 1);
-  std::istringstream in(text.substr(close + 2));
-  std::vector<std::string> f;  // f[0] is field 3 (state)
-  std::string tok;
-  while (in >> tok) f.push_back(tok);
+  std::vector<std::string_view> f;  // f[0] is field 3 (state)
+  Fields rest{std::string_view(text).substr(close + 1)};
+  for (std::string_view w = rest.word(); !w.empty(); w = rest.word()) {
+    if (w.back() == '\n') w.remove_suffix(1);
+    if (!w.empty()) f.push_back(w);
+  }
   auto field = [&](int n) -> uint64_t {  // n: 1-based field number as in proc(5)
     size_t i = static_cast<size_t>(n - 3);
-    return i < f.size() ? std::strtoull(f[i].c_str(), nullptr, 10) : 0;
+    if (i >= f.size()) return 0;
+    // Signed fields (a zombie's exit code, priorities) keep their bits as strtoull did.
+    bool neg = !f[i].empty() && f[i][0] == '-';
+    uint64_t v = 0;
+    std::from_chars(f[i].data() + neg, f[i].data() + f[i].size(), v, 10);
+    return neg ? uint64_t(0) - v : v;
   };
   s.state = f.empty() ? '?' : f[0][0];
   s.ppid = static_cast<pid_t>(field(4));
@@ -175,14 +218,15 @@ ProcStat ProcFs::stat(pid_t pid) {
 
 std::map<std::string, std::string> ProcFs::status(const std::string& statusPath) {
   std::map<std::string, std::string> out;
-  std::istringstream in(readFile(statusPath));
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string text = readFile(statusPath);
+  eachLine(text, [&](std::string_view line) {
     size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
+    if (colon == std::string_view::npos) return;
     size_t v = line.find_first_not_of(" \t", colon + 1);
-    out[line.substr(0, colon)] = v == std::string::npos ? "" : line.substr(v);
-  }
+    // (a key seen twice, as in some fdinfo files, keeps its last value)
+    out.insert_or_assign(std::string(line.substr(0, colon)),
+                         std::string(v == std::string_view::npos ? std::string_view() : line.substr(v)));
+  });
   return out;
 }
 

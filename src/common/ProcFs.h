@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/VmFlags.h"
 
 namespace cryo {
 
@@ -20,9 +22,9 @@ struct MapsEntry {
   uint32_t devMajor = 0, devMinor = 0;
   uint64_t inode = 0;
   std::string path;                 // "" for anonymous, "[heap]", "/usr/lib/..." ...
-  std::set<std::string> vmFlags;    // from smaps: "gd", "nr", "dc", ...
+  VmFlags vmFlags;                  // from smaps: "gd", "nr", "dc", ...
   uint64_t size() const { return end - start; }
-  bool hasFlag(const char* f) const { return vmFlags.count(f) != 0; }
+  bool hasFlag(std::string_view f) const { return vmFlags.has(f); }
   bool deleted() const;             // path ends in " (deleted)"
   bool operator==(const MapsEntry&) const = default;
 };

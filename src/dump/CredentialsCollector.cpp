@@ -3,7 +3,7 @@
 #include "dump/CredentialsCollector.h"
 
 #include <google/protobuf/util/message_differencer.h>
-#include <sstream>
+#include <charconv>
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
@@ -12,29 +12,45 @@
 namespace cryo {
 
 img::Credentials CredentialsCollector::fromStatus(const std::string& statusPath) {
-  auto st = ProcFs::status(statusPath);
+  return fromStatus(ProcFs::status(statusPath));
+}
+
+img::Credentials CredentialsCollector::fromStatus(const std::map<std::string, std::string>& status) {
+  auto st = [&](const char* key) -> const std::string& {
+    static const std::string kNone;
+    auto it = status.find(key);
+    return it == status.end() ? kNone : it->second;
+  };
   img::Credentials c;
-  auto ids = [&](const std::string& key, auto add) {
-    std::istringstream in(st[key]);
-    uint64_t v;
-    while (in >> v) add(static_cast<uint32_t>(v));
+  auto ids = [&](const char* key, auto add) {
+    const std::string& text = st(key);
+    const char* at = text.data();
+    const char* end = text.data() + text.size();
+    for (;;) {
+      while (at < end && (*at == ' ' || *at == '\t')) ++at;
+      uint64_t v;
+      auto r = std::from_chars(at, end, v);
+      if (r.ec != std::errc{}) break;
+      add(static_cast<uint32_t>(v));
+      at = r.ptr;
+    }
   };
   ids("Uid", [&](uint32_t v) { c.add_uids(v); });
   ids("Gid", [&](uint32_t v) { c.add_gids(v); });
   ids("Groups", [&](uint32_t v) { c.add_groups(v); });
-  auto hex = [&](const std::string& key) { return std::strtoull(st[key].c_str(), nullptr, 16); };
+  auto hex = [&](const char* key) { return std::strtoull(st(key).c_str(), nullptr, 16); };
   c.set_cap_inh(hex("CapInh"));
   c.set_cap_prm(hex("CapPrm"));
   c.set_cap_eff(hex("CapEff"));
   c.set_cap_bnd(hex("CapBnd"));
   c.set_cap_amb(hex("CapAmb"));
-  c.set_no_new_privs(st["NoNewPrivs"] == "1");
+  c.set_no_new_privs(st("NoNewPrivs") == "1");
   return c;
 }
 
 void CredentialsCollector::collect(DumpContext& ctx, img::Process& out) {
   pid_t pid = ctx.pid();
-  *out.mutable_creds() = fromStatus(ProcFs::path(pid, "status"));
+  *out.mutable_creds() = fromStatus(ctx.status());
   for (auto& t : ctx.freezer().threads()) {
     if (t->tid() == pid) continue;  // /proc/PID/status is the main thread's
     img::Credentials tc =

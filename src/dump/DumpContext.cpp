@@ -34,6 +34,11 @@ TreeFdIndex& DumpContext::fdIndex() {
   return *fdIndex_;
 }
 
+const std::map<std::string, std::string>& DumpContext::status() {
+  if (!status_) status_ = ProcFs::status(ProcFs::path(pid(), "status"));
+  return *status_;
+}
+
 PageWriter& DumpContext::pages() {
   if (!pages_) fail("pid {}: this injection context stores no pages", pid());
   return *pages_;
@@ -73,7 +78,7 @@ DumpContext::DumpContext(ProcessFreezer& freezer, const DumpOptions& opts)
       opts_.keptArea->addr = 0;
     }
   }
-  site_ = RemoteSyscalls::findSyscallSiteInVdso(pid(), maps_);
+  site_ = RemoteSyscalls::findSyscallSiteInVdso(mem_, maps_);
   if (site_ == 0)
     fail("pid {} has no [vdso] with a syscall instruction; cannot inject syscalls", pid());
 }

@@ -120,6 +120,8 @@ class DumpContext {
   RemoteScratch& scratch();
   // The process's mappings as they were before cryo touched anything (smaps, with VmFlags).
   const std::vector<MapsEntry>& maps() const { return maps_; }
+  // /proc/PID/status of the frozen process, read once for every collector that needs it.
+  const std::map<std::string, std::string>& status();
   // A duplicate, in cryo, of the process's file descriptor `fd` (pidfd_getfd).
   UniqueFd takeFd(int fd);
 
@@ -166,6 +168,7 @@ class DumpContext {
   RemoteMemory mem_;
   uint64_t site_ = 0;
   std::vector<MapsEntry> maps_;
+  std::optional<std::map<std::string, std::string>> status_;
   void createArea();
 
   std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;

@@ -17,7 +17,7 @@ class ProcessMiscCollector : public Collector {
 
  private:
   // `status`: the process's /proc status fields.
-  void refuseUnsupported(DumpContext& ctx, std::map<std::string, std::string>& status);
+  void refuseUnsupported(DumpContext& ctx, const std::map<std::string, std::string>& status);
 };
 
 }  // namespace cryo

@@ -11,7 +11,9 @@ namespace cryo {
 
 ProcessTree::ProcessTree(pid_t root, const Listing& listing) {
   const std::vector<pid_t>& expected = listing.pids;
-  members_.push_back({root, {}, std::make_unique<ProcessFreezer>(root)});
+  members_.emplace_back();
+  members_.back().pid = root;
+  members_.back().freezer = std::make_unique<ProcessFreezer>(root);
   frozenAt_ = members_.front().freezer->frozenAt();
   members_.front().stat = ProcFs::stat(root);
   std::set<pid_t> known{root};

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -205,14 +207,26 @@ uint64_t RemoteSyscalls::findSyscallSiteInVdso(pid_t pid) {
 }
 
 uint64_t RemoteSyscalls::findSyscallSiteInVdso(pid_t pid, const std::vector<MapsEntry>& maps) {
+  RemoteMemory mem(pid);
+  return findSyscallSiteInVdso(mem, maps);
+}
+
+uint64_t RemoteSyscalls::findSyscallSiteInVdso(RemoteMemory& mem, const std::vector<MapsEntry>& maps) {
+  static std::atomic<uint64_t> lastOffset{0};  // (0: none found yet)
+  const auto& insn = Registers::kSyscallInsn;
   for (const MapsEntry& m : maps) {
-    if (m.path != "[vdso]") continue;
-    RemoteMemory mem(pid);
+    if (m.path != "[vdso]" || m.size() < insn.size()) continue;
+    uint64_t off = lastOffset.load();
+    if (off != 0 && off <= m.size() - insn.size()) {
+      std::vector<uint8_t> at = mem.readBytes(m.start + off, insn.size());
+      if (std::equal(insn.begin(), insn.end(), at.begin())) return m.start + off;
+    }
     std::vector<uint8_t> code = mem.readBytes(m.start, m.size());
-    const auto& insn = Registers::kSyscallInsn;
     for (size_t i = 0; i + insn.size() <= code.size(); ++i)
-      if (std::equal(insn.begin(), insn.end(), code.begin() + static_cast<long>(i)))
+      if (std::equal(insn.begin(), insn.end(), code.begin() + static_cast<long>(i))) {
+        if (i != 0) lastOffset.store(i);
         return m.start + i;
+      }
   }
   return 0;
 }

@@ -74,6 +74,9 @@ class RemoteSyscalls {
   static uint64_t findSyscallSiteInVdso(pid_t pid);
   // The same, given the process's mappings (saves reading them again).
   static uint64_t findSyscallSiteInVdso(pid_t pid, const std::vector<MapsEntry>& maps);
+  // The same, through `mem` (an open /proc/PID/mem). The offset found last is tried first:
+  // every process of a kind has the same [vdso] image, so the search is made about once.
+  static uint64_t findSyscallSiteInVdso(RemoteMemory& mem, const std::vector<MapsEntry>& maps);
 
  private:
   enum class Outcome { kDone, kSignalFirst };

@@ -46,7 +46,7 @@ MapsEntry entry(const std::string& path, bool write, bool shared,
   m.write = write;
   m.shared = shared;
   m.path = path;
-  m.vmFlags = std::move(flags);
+  for (const std::string& f : flags) m.vmFlags.insert(f);
   return m;
 }
 
