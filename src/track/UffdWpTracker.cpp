@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -78,9 +79,11 @@ Pagemap::Query writtenQuery(bool protect) {
 // In pieces a second thread may take (WorkShare::each: a freeze's tracer thread that would
 // otherwise wait for the result): splitting the walk costs about 1.5 us a piece, two threads
 // take half the time each.
+constexpr uint64_t kChunk = 32ULL << 20;
+bool walkedInChunks(const MapsEntry& m) { return m.size() >= 2 * kChunk; }
+
 int scanInChunks(Pagemap& pm, const MapsEntry& m, const Pagemap::Query& q, DirtySet& written) {
-  constexpr uint64_t kChunk = 32ULL << 20;
-  if (!WorkShare::ofThisThread() || m.size() < 2 * kChunk)
+  if (!WorkShare::ofThisThread() || !walkedInChunks(m))
     return pm.scan(m.start, m.end, q, [&](uint64_t s, uint64_t e, uint64_t) { written.add(s, e); });
   size_t n = static_cast<size_t>((m.size() + kChunk - 1) / kChunk);
   std::vector<std::vector<std::pair<uint64_t, uint64_t>>> found(n);
@@ -105,6 +108,7 @@ constexpr uint64_t kMarkedMaxBytes = 4ULL << 30;
 
 UffdWpTracker::UffdWpTracker() : UffdWpTracker(Options{}) {}
 UffdWpTracker::UffdWpTracker(Options opts) : opts_(opts) {}
+UffdWpTracker::~UffdWpTracker() = default;
 
 bool UffdWpTracker::available(std::string& why) {
   const KernelFeatures& k = KernelFeatures::get();
@@ -114,6 +118,7 @@ bool UffdWpTracker::available(std::string& why) {
 
 void UffdWpTracker::open(TrackTarget& target) {
   uffd_.reset();
+  pagemap_.reset();
   registered_.clear();
   populated_.clear();
   marked_.clear();
@@ -222,14 +227,25 @@ DirtySet UffdWpTracker::sweep(TrackTarget& target, bool report) {
     spdlog::debug("pid {}: no mapping is registered any more (exec?): new userfaultfd", pid_);
     open(target);
   }
-  Pagemap pm(target.pid());
+  // Kept open from one sweep to the next (opening it costs tens of microseconds in a freeze);
+  // a new address space (open() above) gets a descriptor of its own.
+  if (!pagemap_) pagemap_ = std::make_unique<Pagemap>(target.pid());
+  Pagemap& pm = *pagemap_;
   DirtySet dirty;        // the answer
   DirtySet scope;        // the mappings a checkpoint stores pages of
   DirtySet registered;   // what is registered after this sweep
   DirtySet populated;    // what holds data now (unmarked mappings)
   DirtySet marked;       // mappings protected whole, markers included
 
-  for (const MapsEntry& m : target.maps()) {
+  // The mappings walked in pieces come last: what is left of a sweep when a second thread
+  // joins it (WorkShare) is then work that both can share.
+  std::vector<const MapsEntry*> order;
+  order.reserve(target.maps().size());
+  for (bool chunked : {false, true})
+    for (const MapsEntry& m : target.maps())
+      if (walkedInChunks(m) == chunked) order.push_back(&m);
+  for (const MapsEntry* mp : order) {
+    const MapsEntry& m = *mp;
     MappingKind kind = MappingPolicy::classify(m);
     if (kind == MappingKind::kUntracked) continue;
     scope.add(m.start, m.end);

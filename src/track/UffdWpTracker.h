@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
 #include "common/UniqueFd.h"
@@ -27,6 +28,7 @@ class UffdWpTracker : public DirtyTracker {
 
   UffdWpTracker();
   explicit UffdWpTracker(Options opts);
+  ~UffdWpTracker() override;
   std::string_view name() const override { return "uffd-wp"; }
   // PAGEMAP_SCAN with PM_SCAN_WP_MATCHING gets and clears each page's written bit atomically
   // (a scan followed by UFFDIO_WRITEPROTECT would lose a write landing in between).
@@ -62,6 +64,7 @@ class UffdWpTracker : public DirtyTracker {
   Options opts_;
   pid_t pid_ = 0;
   UniqueFd uffd_;
+  std::unique_ptr<Pagemap> pagemap_;  // of the address space uffd_ follows
   DirtySet registered_;  // what our userfaultfd has registered (as of the last sweep)
   DirtySet populated_;   // pages that held data at the last sweep (unmarked mappings)
   DirtySet marked_;      // mappings protected whole at the last sweep
