@@ -9,6 +9,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -59,9 +60,15 @@ class PageReader {
     Mode mode;
     bool recordRest;
   };
-  // A batch of runs (vaddr, pages) copied into one buffer, waiting to be stored.
+  // Pages copied without asking pagemap whether they hold data (see copyPart): the storer
+  // keeps those that hold only zeros as ZERO runs.
+  struct Run {
+    uint64_t addr, pages;
+    bool unchecked;
+  };
+  // A batch of runs copied into one buffer, waiting to be stored.
   struct Batch {
-    std::vector<std::pair<uint64_t, uint64_t>> runs;
+    std::vector<Run> runs;
     uint64_t pages = 0;
     uint8_t* buf = nullptr;
   };
@@ -73,7 +80,12 @@ class PageReader {
   // The pieces of every range, grouped into parts (one unless `shared`).
   std::vector<std::vector<Piece>> plan(bool shared) const;
   // Selects and copies one part's pages (its own batches and ZERO runs).
-  void copyPart(class Pagemap& pagemap, const std::vector<Piece>& part);
+  void copyPart(const std::vector<Piece>& part);
+  // /proc/PID/pagemap, opened by the first part that needs it.
+  class Pagemap& pagemap();
+  // Appends a run copied unchecked: its all-zero pages as ZERO runs, the others as data.
+  void storeUnchecked(google::protobuf::RepeatedPtrField<img::PageRun>& runs, uint64_t addr,
+                      const uint8_t* data, uint64_t pages);
   // Copies `batch` out of the task into a free buffer and queues it for the storer.
   void flush(Batch& batch);
   void storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs);
@@ -84,6 +96,8 @@ class PageReader {
   RemoteMemory& mem_;
   PageWriter& out_;
   std::vector<Range> ranges_;
+  std::once_flag pagemapOpened_;
+  std::unique_ptr<class Pagemap> pagemap_;
   std::vector<img::PageRun> zeroRuns_;  // (under mu_ while copying)
   uint64_t pages_ = 0;                   // (under mu_ while copying)
   Shared shared_;
