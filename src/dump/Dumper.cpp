@@ -100,6 +100,10 @@ std::vector<std::pair<uint64_t, uint64_t>> storedRanges(const img::Process& proc
 }  // namespace
 
 namespace {
+// How long the helper watches for its first job of a freeze (the threads are seized meanwhile:
+// about a tenth of that).
+constexpr int64_t kHelperWatchUs = 1000;
+
 // Waits, when it goes out of scope, for a job still running on the freeze's helper thread.
 struct AwaitHelper {
   std::future<std::optional<PageRanges>>& f;
@@ -185,7 +189,15 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
                                          RealtimeWindow::forTask(pid, opts.freezePriority));
   const int priority = RealtimeWindow::current();  // what the freeze runs at, as recorded
   if (opts.beforeFreeze) opts.beforeFreeze(opts);
-  ProcessTree frozen(pid, expected);
+  // The main process's written pages, found on the helper from the moment its threads are
+  // held (see PageSelection::earlyChanged), while the rest of the tree is frozen.
+  std::future<std::optional<PageRanges>> early;
+  AwaitHelper awaitEarly{early};  // an exception must not leave the helper using the selection
+  if (helper) helper->expect(kHelperWatchUs);
+  ProcessTree frozen(pid, expected, [&] {
+    if (helper && opts.selection)
+      if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));
+  });
   // With CPUs of its own (and no real-time priority, at which its polling would keep the
   // threads from running), cryo runs the frozen threads there: their injected calls then run
   // beside the tracer thread, without waking another CPU, and the helper has the task's CPUs
@@ -200,12 +212,6 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       cpuHold.emplace(tids, *cpus);
     }
   }
-  // The main process's written pages, found on the helper from the start of the freeze when
-  // the selection can (see PageSelection::earlyChanged).
-  std::future<std::optional<PageRanges>> early;
-  AwaitHelper awaitEarly{early};  // an exception must not leave the helper using the selection
-  if (helper && opts.selection)
-    if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());

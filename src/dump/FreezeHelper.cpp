@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@ FreezeHelper::~FreezeHelper() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
+    handed_.store(true, std::memory_order_release);  // (ends a watch)
   }
   cv_.notify_one();
   thread_.join();
@@ -45,9 +47,40 @@ std::future<std::optional<PageRanges>> FreezeHelper::run(Job job) {
   {
     std::lock_guard<std::mutex> l(mu_);
     job_.emplace(std::move(task));
+    handed_.store(true, std::memory_order_release);
   }
   cv_.notify_one();
   return f;
+}
+
+namespace {
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+// After a job, the next one of the same freeze (the copy after the scan) comes within this.
+constexpr int64_t kWatchAfterJobUs = 200;
+}  // namespace
+
+void FreezeHelper::expect(int64_t us) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    watchUntilNs_.store(nowNs() + us * 1000);
+  }
+  cv_.notify_one();  // (a sleeping thread starts watching)
+}
+
+bool FreezeHelper::watchForJob() {
+  while (!handed_.load(std::memory_order_acquire)) {
+    if (nowNs() >= watchUntilNs_.load(std::memory_order_relaxed)) return false;
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+  return true;
 }
 
 void FreezeHelper::forEach(size_t n, const std::function<void(size_t)>& fn) {
@@ -96,13 +129,21 @@ void FreezeHelper::loop(pid_t pid) {
     spdlog::debug("pid {}: freeze helper at the ordinary policy: {}", pid, std::strerror(errno));
   for (;;) {
     std::optional<std::packaged_task<std::optional<PageRanges>()>> job;
+    watchForJob();
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_ || job_.has_value(); });
-      if (!job_) return;
+      cv_.wait(l, [&] {
+        return stop_ || job_.has_value() || nowNs() < watchUntilNs_.load(std::memory_order_relaxed);
+      });
+      if (!job_) {
+        if (stop_) return;
+        continue;  // asked to watch for a job
+      }
       job.swap(job_);
+      handed_.store(false, std::memory_order_relaxed);
     }
     (*job)();  // the result, or the exception, goes to the future
+    watchUntilNs_.store(nowNs() + kWatchAfterJobUs * 1000, std::memory_order_relaxed);
   }
 }
 

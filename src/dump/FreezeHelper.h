@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -40,15 +41,23 @@ class FreezeHelper {
   // done (the first exception of an item is rethrown). With a job still running, the calling
   // thread runs them alone.
   void forEach(size_t n, const std::function<void(size_t)>& fn);
+  // A job follows within `us` microseconds (a freeze begins): the thread watches for it
+  // instead of sleeping, so that it starts without the wake-up of an idle CPU (tens of
+  // microseconds here). It watches the same way for a while after each job.
+  void expect(int64_t us);
 
  private:
   void loop(pid_t pid);
+  // Spins until a job is handed over or the watch ends; false if it ended first.
+  bool watchForJob();
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<std::packaged_task<std::optional<PageRanges>()>> job_;
   bool stop_ = false;
   bool busy_ = false;  // a job was handed over and has not ended
+  std::atomic<bool> handed_{false};       // job_ holds a job (read without the lock)
+  std::atomic<int64_t> watchUntilNs_{0};  // steady clock: until when to spin for a job
   WorkShare share_;
   std::thread thread_;
 };

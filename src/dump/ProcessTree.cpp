@@ -9,12 +9,14 @@
 
 namespace cryo {
 
-ProcessTree::ProcessTree(pid_t root, const Listing& listing) {
+ProcessTree::ProcessTree(pid_t root, const Listing& listing,
+                         const std::function<void()>& rootHeld) {
   const std::vector<pid_t>& expected = listing.pids;
   members_.emplace_back();
   members_.back().pid = root;
   members_.back().freezer = std::make_unique<ProcessFreezer>(root);
   frozenAt_ = members_.front().freezer->frozenAt();
+  if (rootHeld) rootHeld();
   members_.front().stat = ProcFs::stat(root);
   std::set<pid_t> known{root};
   auto isLiveMember = [&](pid_t pid) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -33,8 +34,9 @@ class ProcessTree {
   // Freezes `root` and then its descendants, parents first (`expected`: what a listing made
   // just before found, which spares listings while frozen; if nothing anywhere forked since
   // that listing began, none at all is made). Throws if one cannot be frozen; what was frozen
-  // then runs on unharmed.
-  ProcessTree(pid_t root, const Listing& expected);
+  // then runs on unharmed. `rootHeld` is called once every thread of the root is held, before
+  // the rest of the tree is frozen and checked: work on the root may start there.
+  ProcessTree(pid_t root, const Listing& expected, const std::function<void()>& rootHeld = {});
   ProcessTree(const ProcessTree&) = delete;
   ProcessTree& operator=(const ProcessTree&) = delete;
 
