@@ -100,10 +100,6 @@ std::vector<std::pair<uint64_t, uint64_t>> storedRanges(const img::Process& proc
 }  // namespace
 
 namespace {
-// How long the helper watches for its first job of a freeze (the threads are seized meanwhile:
-// about a tenth of that).
-constexpr int64_t kHelperWatchUs = 1000;
-
 // Waits, when it goes out of scope, for a job still running on the freeze's helper thread.
 struct AwaitHelper {
   std::future<std::optional<PageRanges>>& f;
@@ -193,7 +189,6 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // held (see PageSelection::earlyChanged), while the rest of the tree is frozen.
   std::future<std::optional<PageRanges>> early;
   AwaitHelper awaitEarly{early};  // an exception must not leave the helper using the selection
-  if (helper) helper->expect(kHelperWatchUs);
   ProcessTree frozen(pid, expected, [&] {
     if (helper && opts.selection)
       if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));

@@ -63,14 +63,6 @@ int64_t nowNs() {
 constexpr int64_t kWatchAfterJobUs = 200;
 }  // namespace
 
-void FreezeHelper::expect(int64_t us) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    watchUntilNs_.store(nowNs() + us * 1000);
-  }
-  cv_.notify_one();  // (a sleeping thread starts watching)
-}
-
 bool FreezeHelper::watchForJob() {
   while (!handed_.load(std::memory_order_acquire)) {
     if (nowNs() >= watchUntilNs_.load(std::memory_order_relaxed)) return false;
@@ -132,13 +124,8 @@ void FreezeHelper::loop(pid_t pid) {
     watchForJob();
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] {
-        return stop_ || job_.has_value() || nowNs() < watchUntilNs_.load(std::memory_order_relaxed);
-      });
-      if (!job_) {
-        if (stop_) return;
-        continue;  // asked to watch for a job
-      }
+      cv_.wait(l, [&] { return stop_ || job_.has_value(); });
+      if (!job_) return;
       job.swap(job_);
       handed_.store(false, std::memory_order_relaxed);
     }

@@ -41,14 +41,13 @@ class FreezeHelper {
   // done (the first exception of an item is rethrown). With a job still running, the calling
   // thread runs them alone.
   void forEach(size_t n, const std::function<void(size_t)>& fn);
-  // A job follows within `us` microseconds (a freeze begins): the thread watches for it
-  // instead of sleeping, so that it starts without the wake-up of an idle CPU (tens of
-  // microseconds here). It watches the same way for a while after each job.
-  void expect(int64_t us);
-
  private:
   void loop(pid_t pid);
-  // Spins until a job is handed over or the watch ends; false if it ended first.
+  // After a job, the thread watches for the next one for a while (the copy follows the scan
+  // within a freeze) instead of sleeping, so that it starts without the wake-up of an idle
+  // CPU (tens of microseconds here). Spins until a job is handed over or the watch ends;
+  // false if it ended first. (Not before a freeze: the spinning would share the CPU with the
+  // threads being seized.)
   bool watchForJob();
 
   std::mutex mu_;
