@@ -39,6 +39,11 @@ const std::map<std::string, std::string>& DumpContext::status() {
   return *status_;
 }
 
+const ProcStat& DumpContext::stat() {
+  if (!stat_) stat_ = ProcFs::stat(pid());
+  return *stat_;
+}
+
 PageWriter& DumpContext::pages() {
   if (!pages_) fail("pid {}: this injection context stores no pages", pid());
   return *pages_;

@@ -122,6 +122,9 @@ class DumpContext {
   const std::vector<MapsEntry>& maps() const { return maps_; }
   // /proc/PID/status of the frozen process, read once for every collector that needs it.
   const std::map<std::string, std::string>& status();
+  // /proc/PID/stat of the frozen process: as read once it was frozen (setFrozenStat), or now.
+  const ProcStat& stat();
+  void setFrozenStat(const ProcStat& s) { stat_ = s; }
   // A duplicate, in cryo, of the process's file descriptor `fd` (pidfd_getfd).
   UniqueFd takeFd(int fd);
 
@@ -169,6 +172,7 @@ class DumpContext {
   uint64_t site_ = 0;
   std::vector<MapsEntry> maps_;
   std::optional<std::map<std::string, std::string>> status_;
+  std::optional<ProcStat> stat_;
   void createArea();
 
   std::map<pid_t, std::unique_ptr<RemoteSyscalls>> syscalls_;

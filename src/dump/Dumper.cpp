@@ -241,6 +241,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     std::unique_ptr<BufferPool>& pool = pools[member.pid];
     if (!pool) pool = std::make_unique<BufferPool>(kMinCopyBuffers, 8 << 20);  // new since the listing
     DumpContext ctx(*member.freezer, writer.pages(), *pool, own);
+    ctx.setFrozenStat(member.stat);
     ctx.setSharedMappings(&shared);
     if (cpuHold) ctx.setCpuHold(&*cpuHold);
     phase("maps", t);

@@ -139,7 +139,7 @@ img::Vma MemoryCollector::describe(pid_t pid, const MapsEntry& m, const FileMapp
 
 void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
   pid_t pid = ctx.pid();
-  ProcStat st = ProcFs::stat(pid);
+  const ProcStat& st = ctx.stat();
   img::MmState* mm = out.mutable_mm();
   mm->set_start_code(st.startCode);
   mm->set_end_code(st.endCode);

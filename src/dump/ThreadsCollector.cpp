@@ -80,8 +80,10 @@ void ThreadsCollector::collect(DumpContext& ctx, img::Process& out) {
     th->set_robust_list(reinterpret_cast<uint64_t>(head));
     th->set_robust_list_len(len);
 
+    // The main thread's name is in the process's stat, read once it was frozen.
     std::string comm =
-        ProcFs::readFile(ProcFs::path(pid, "task/" + std::to_string(tid) + "/comm"));
+        tid == pid ? ctx.stat().comm
+                   : ProcFs::readFile(ProcFs::path(pid, "task/" + std::to_string(tid) + "/comm"));
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
     th->set_comm(comm);
     collectSched(ctx, tid, th->mutable_sched());
