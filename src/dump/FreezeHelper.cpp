@@ -63,16 +63,15 @@ int64_t nowNs() {
 constexpr int64_t kWatchAfterJobUs = 200;
 }  // namespace
 
-bool FreezeHelper::watchForJob() {
+void FreezeHelper::watchForJob() {
   while (!handed_.load(std::memory_order_acquire)) {
-    if (nowNs() >= watchUntilNs_.load(std::memory_order_relaxed)) return false;
+    if (nowNs() >= watchUntilNs_.load(std::memory_order_relaxed)) return;
 #if defined(__x86_64__)
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     asm volatile("yield");
 #endif
   }
-  return true;
 }
 
 void FreezeHelper::forEach(size_t n, const std::function<void(size_t)>& fn) {

@@ -45,10 +45,9 @@ class FreezeHelper {
   void loop(pid_t pid);
   // After a job, the thread watches for the next one for a while (the copy follows the scan
   // within a freeze) instead of sleeping, so that it starts without the wake-up of an idle
-  // CPU (tens of microseconds here). Spins until a job is handed over or the watch ends;
-  // false if it ended first. (Not before a freeze: the spinning would share the CPU with the
-  // threads being seized.)
-  bool watchForJob();
+  // CPU (tens of microseconds here). Spins until a job is handed over or the watch ends.
+  // (Not before a freeze: the spinning would share the CPU with the threads being seized.)
+  void watchForJob();
 
   std::mutex mu_;
   std::condition_variable cv_;
