@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <set>
@@ -164,7 +165,11 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   for (const auto& [c, hint] : childHints) ensurePool(c, opts.childPrecopied.count(c) != 0);
   std::vector<std::unique_ptr<PageReader>> pendingPages;
   // Stores the pages of every process copied so far (before another storer may start).
+  // A reader storing already (its pool filled up) is finished first: the others start their
+  // storers in finish(), and the page store takes one writer at a time.
   auto storePending = [&] {
+    std::stable_partition(pendingPages.begin(), pendingPages.end(),
+                          [](const auto& r) { return r->storing(); });
     for (auto& r : pendingPages) {
       r->finish();
       res.finalPages += r->pagesCopied();
@@ -228,6 +233,12 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       proc.set_exit_status(member.stat.exitCode);
       continue;
     }
+    // A reader whose pool filled up is storing already: it must be done before another
+    // process's copy may start storing (the page store takes one writer at a time). After
+    // the last process, it finishes once the tree runs again.
+    if (std::any_of(pendingPages.begin(), pendingPages.end(),
+                    [](const auto& r) { return r->storing(); }))
+      storePending();
     // The root takes the caller's options; a child is dumped in full detail of its own.
     DumpOptions own = opts;
     if (member.pid != pid) {
@@ -306,7 +317,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
         waitedUs = 0;
         c->collect(ctx, proc);
         uint64_t us = usSince(t) - waitedUs;  // (the wait is logged on its own)
-        if (c->name() == std::string_view("memory")) res.copyUs += us;
+        if (c->name() == std::string_view("memory")) res.frozenCopyUs += us;
         phases += fmt::format(", {} {}", c->name(), us);
       } catch (const Error& e) {
         throw Error(fmt::format("dump of pid {} failed ({} state): {}", member.pid, c->name(),
@@ -317,13 +328,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     FaultPoint::hit("dump-after-memory");
     t = Clock::now();
     if (opts.selection) opts.selection->captured(ctx);
-    if (auto r = ctx.takePendingPages()) {
-      // A reader whose pool filled up is storing already: it must be done before another
-      // starts (the page store takes one writer at a time).
-      bool storing = r->storing();
-      pendingPages.push_back(std::move(r));
-      if (storing) storePending();
-    }
+    if (auto r = ctx.takePendingPages()) pendingPages.push_back(std::move(r));
     if (own.precopied && ctx.changedRanges())
       precopiedOf.push_back({tree.processes_size() - 1, own.precopied, *ctx.changedRanges()});
     ctx.finish();
@@ -383,7 +388,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   if (!opts.leaveRunning) res.stopUs = usSince(frozenAt);
   res.freezeUs = res.stopUs + opts.earlierFreezeUs;
   res.maxStopUs = res.stopUs;  // an arming stop is far shorter; the caller may raise it
-  res.copyUs += opts.precopyCopyUs;
+  res.copyUs = res.frozenCopyUs + opts.precopyCopyUs;
+  res.precopyRounds = opts.precopyRounds;
   res.overBudget = opts.maxFreezeUs && res.stopUs > opts.maxFreezeUs;
   manifest.set_freeze_us(res.freezeUs);
   manifest.set_copy_us(res.copyUs);

@@ -18,6 +18,8 @@ struct DumpResult {
   uint64_t maxStopUs = 0;
   uint64_t finalPages = 0;   // pages copied while frozen
   uint64_t copyUs = 0;       // copying while frozen plus pre-copying
+  uint64_t frozenCopyUs = 0; // copying while frozen (the final stop's memory collectors)
+  uint32_t precopyRounds = 0;  // the rounds before the freeze, those the dump ran included
   bool overBudget = false;
   uint64_t totalUs = 0;
   uint64_t pages = 0;

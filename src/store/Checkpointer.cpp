@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -320,6 +321,18 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   return stop;
 }
 
+uint64_t Checkpointer::longFreezeUs() const {
+  // Under 1 ms of copying is not worth waiting for: the rest of a freeze costs about as much.
+  constexpr uint64_t kWorthWaitingUs = 1000;
+  auto limit = policy_.maxFreeze.count() != 0 ? policy_.maxFreeze : policy_.longFreeze;
+  return std::max<uint64_t>(static_cast<uint64_t>(limit.count()), kWorthWaitingUs);
+}
+
+bool Checkpointer::budgetReachable() const {
+  return policy_.maxFreeze.count() == 0 ||
+         fixedStopUs_ < static_cast<double>(policy_.maxFreeze.count());
+}
+
 uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
   if (policy_.maxFreeze.count() == 0) return 64;  // no budget: go on while it pays
   double room = static_cast<double>(policy_.maxFreeze.count()) - fixedStopUs_;
@@ -372,6 +385,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // Rounds: each copies what was written during the previous one, until what is left is
   // small enough for the final freeze (or stops shrinking).
   uint64_t prev = UINT64_MAX;
+  auto roundsStarted = Clock::now();
   for (int round = 1;; ++round) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
@@ -380,23 +394,41 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
     spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us)", pid_, round, n,
                   us, collectUs);
+    if (n <= finalPagesTarget(usPerPage)) break;
     // Enough rounds once copying a round's pages takes no longer than its scan: what the
     // task writes meanwhile, left for the last round before the freeze, then depends on the
     // scan alone, and every further round would only re-protect pages again (each costs the
     // running task a fault per page written and a TLB flush per page table).
     bool scanBound = us - collectUs <= collectUs;
-    if (n <= finalPagesTarget(usPerPage) || scanBound || round >= policy_.maxRounds ||
-        (round >= 3 && n * 10 > prev * 8))  // not shrinking: writes outpace the copy
-      break;
+    bool stalled = round >= policy_.maxRounds ||
+                   (round >= 3 && n * 10 > prev * 8);  // not shrinking: writes outpace the copy
     prev = n;
+    if (scanBound) break;
+    if (!stalled) continue;
+    // Stalled with much left: wait the burst out with more rounds, within the patience.
+    // (A budget the rest of the freeze alone exceeds is not met by any number of rounds.)
+    double copyUs = static_cast<double>(us - collectUs);
+    if (!budgetReachable() || copyUs <= static_cast<double>(longFreezeUs()) ||
+        Clock::now() - roundsStarted >= policy_.patience)
+      break;
+    spdlog::debug("pid {}: precopy rounds stalled with {} pages left (about {} us to copy): "
+                  "going on",
+                  pid_, n, static_cast<uint64_t>(copyUs));
   }
   // The dump's preparations (the image directory, the listings, its buffers) take a while,
   // and the task writes on meanwhile: one last round, once they are done and immediately
   // before the freeze, copies that too.
-  o.beforeFreeze = [this](DumpOptions& d) {
+  // If much was written meanwhile (a burst), more rounds follow, within the patience left.
+  o.beforeFreeze = [this, roundsStarted](DumpOptions& d) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
     uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
+    while (budgetReachable() && usSince(t) - collectUs > longFreezeUs() &&
+           Clock::now() - roundsStarted < policy_.patience) {
+      spdlog::debug("pid {}: {} pages written while the dump prepared: one more round", pid_, n);
+      t = Clock::now();
+      n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
+    }
     // The final collect sees mappings as the last round left them: the rounds' registrations
     // must show in the VmFlags the freeze reuses (read again only if the round made some).
     if (d.mapsHint.empty()) d.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
@@ -415,11 +447,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   info.dump = Dumper::run(pid_, dir, o);
   std::erase_if(children_, [](const auto& kv) { return !kv.second.seen; });
   info.id = dir.filename().string();
-  info.rounds = o.precopyRounds;
+  info.rounds = info.dump.precopyRounds;
   parent_ = dir;
   // What the final stop spent besides copying pages (frozen copy time is about proportional).
   double fixed = static_cast<double>(info.dump.stopUs) -
-                 static_cast<double>(info.dump.copyUs - o.precopyCopyUs);
+                 static_cast<double>(std::min(info.dump.frozenCopyUs, info.dump.stopUs));
   fixedStopUs_ = fixedStopUs_ == 0 ? fixed : 0.7 * fixedStopUs_ + 0.3 * fixed;
   if (info.dump.overBudget)
     spdlog::warn("checkpoint {} of pid {}: the task was frozen {} us, over the --max-freeze "

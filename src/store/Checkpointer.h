@@ -29,6 +29,12 @@ struct CheckpointPolicy {
   // fits in it (or the rounds stop converging); a stop that overran it is reported.
   std::chrono::microseconds maxFreeze{0};
   int maxRounds = 8;
+  // Rounds that stopped shrinking (the task writes as fast as they copy, e.g. while it fills
+  // its memory after start-up) go on while what is left would stop the task longer than the
+  // budget (without one: `longFreeze`), for at most `patience` of rounds in all: a burst of
+  // writes usually ends, and copying it while the task runs is what keeps the freeze short.
+  std::chrono::microseconds longFreeze{10000};
+  std::chrono::milliseconds patience{1000};
   // SCHED_FIFO priority of cryo's thread while the task is stopped and during the pre-copy
   // round just before (`--freeze-priority`; 0: cryo's ordinary policy).
   int freezePriority = 0;
@@ -77,6 +83,10 @@ class Checkpointer {
   uint64_t armStop(const std::vector<MapsEntry>& hint);
   // How many pages the final freeze may copy within the budget (estimate).
   uint64_t finalPagesTarget(double usPerPage) const;
+  // A stop longer than this is worth more rounds: the budget, or the policy's long freeze.
+  uint64_t longFreezeUs() const;
+  // False when the freeze's fixed part alone (as last measured) exceeds the budget.
+  bool budgetReachable() const;
 
   CheckpointStore& store_;
   pid_t pid_;

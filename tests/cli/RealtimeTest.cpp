@@ -1,4 +1,4 @@
-// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU, and threads held on cryo's CPUs while frozen keep their own CPU lists.
+// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, a full checkpoint waits out a burst of writes instead of copying it frozen, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU, and threads held on cryo's CPUs while frozen keep their own CPU lists.
 #include <signal.h>
 #include <unistd.h>
 
@@ -334,6 +334,63 @@ TEST_F(FreezeVolume, freeze_does_not_grow_with_dirty_volume_in_precopy_mode) {
   // Why it does not grow: most of what a checkpoint stores was copied before the freeze.
   EXPECT_LT(high.finalP50 * 10, high.pagesP50)
       << "at 10 % dirty the freeze copied more than a tenth of the pages stored";
+}
+
+// ---------------------------------------------------------------- a burst of writes
+
+class WriteBurst : public RealtimeBase {};
+
+// write_burst fills 64 MiB (16384 pages), then rewrites all of it at full speed for 800 ms,
+// faster than a round copies it, then goes calm. `cryo checkpoint --freeze-mode precopy
+// --max-freeze 2ms` of it, started during the burst, takes a full checkpoint: its rounds stall
+// (each finds much of the buffer written again), and instead of freezing the task to copy what
+// is left they go on until the burst is over, so the final freeze copies almost nothing.
+// Proved by the counts in `cryo ls --json`, not by times: the rounds copied the buffer twice
+// over while the task ran (so the checkpoint did overlap the burst), and the final freeze copied
+// under 256 pages (a round during the burst leaves over a thousand). The checkpoint then
+// restores: the task verifies every page holds what its last pass wrote.
+TEST_F(WriteBurst, full_checkpoint_during_a_write_burst_waits_it_out_instead_of_copying_it_frozen) {
+  std::string why;
+  if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "precopy needs uffd-wp: " << why;
+  constexpr uint64_t kPages = 64 * 256;
+  auto store = tmp_ / "store";
+  auto out = tmp_ / "out.txt";
+  pid_t task = ProcessControl::spawnTarget({programPath("write_burst"), "800", "64", "3000"}, out);
+  ASSERT_TRUE(waitForLines(out, "bursting", 1, task, kWait)) << OutputCompare::readFile(out);
+  CommandResult c = CommandRunner::run(
+      {CryoCli::binary().string(), "checkpoint", "--pid", std::to_string(task), "--store",
+       store.string(), "--freeze-mode", "precopy", "--max-freeze", "2ms"},
+      {{"CRYO_LOG", "debug"}}, kWait);
+  ASSERT_TRUE(c.succeeded()) << c.describe();
+  ASSERT_TRUE(waitForLines(out, "calm after", 1, task, kWait)) << OutputCompare::readFile(out);
+  ASSERT_FALSE(ProcessControl::isGone(task)) << "the task ended before it could be killed";
+  ::kill(task, SIGKILL);
+  ExitStatus killed = ProcessControl::waitForExit(task, kWait);
+  ASSERT_TRUE(killed.killedBy(SIGKILL)) << killed.describe();
+
+  nlohmann::json list = listStore(store);
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  const nlohmann::json& cp = list[0];
+  std::cout << "[burst] " << cp.dump() << "\n";
+  EXPECT_FALSE(isIncremental(cp)) << cp.dump();
+  ASSERT_GE(u64(cp, "precopy_pages"), 2 * kPages)
+      << "the checkpoint did not overlap the burst (too few pages copied while the task ran): "
+      << cp.dump() << "\n" << c.describe();
+  EXPECT_LT(u64(cp, "final_pages"), 256u)
+      << "the freeze copied the burst instead of waiting it out: " << cp.dump() << "\n"
+      << c.describe();
+
+  CommandResult r = CommandRunner::run(
+      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+  ASSERT_TRUE(r.succeeded()) << r.describe();
+  auto pid = CryoCli::restoredPid(r);
+  ASSERT_TRUE(pid.has_value()) << r.describe();
+  EXPECT_EQ(*pid, task);
+  ExitStatus st = ProcessControl::waitForExit(*pid, kWait);
+  std::string restored = OutputCompare::readFile(out);
+  EXPECT_TRUE(st.exitedWith(0)) << st.describe() << "\n" << restored;
+  EXPECT_TRUE(matches(restored, "verified [0-9]+ passes")) << restored;
+  EXPECT_FALSE(matches(restored, "MISMATCH")) << restored;
 }
 
 // ---------------------------------------------------------------- stats
