@@ -257,6 +257,67 @@ def measure(a, exe, rate, mode, tmp):
     return row
 
 
+def checkpoint_cmd(a, mode, store, pid):
+    cmd = [a.cryo, 'checkpoint', '--pid', str(pid), '--store', store]
+    if not (a.no_mode_flag and mode == 'stop'):
+        cmd += ['--freeze-mode', mode]
+        if mode == 'precopy' and a.max_freeze:
+            cmd += ['--max-freeze', a.max_freeze]
+    if a.cryo_cpu is not None:
+        cmd += ['--cpu', str(a.cryo_cpu)]
+    if a.freeze_priority:
+        cmd += ['--freeze-priority', str(a.freeze_priority)]
+    return cmd
+
+
+def measure_full(a, exe, rate, mode, tmp):
+    """The first, full checkpoint of a task that already holds its memory: `cryo checkpoint`
+    of the running task, --full-runs times (a new store each: every one is full)."""
+    row = dict(rate=rate, mode=mode, ok=False, runs=[])
+    seconds = 3.0 + 6.0 * a.full_runs + a.size / 128.0
+    task = [exe, str(a.size), str(rate), str(seconds), '0', a.missed]
+    p = subprocess.Popen(task, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         preexec_fn=pin(a.task_cpu))
+    try:
+        line = p.stdout.readline()
+        if line.strip() != 'ready':
+            row['error'] = 'the task did not start (it printed %r)' % line
+            return row
+        time.sleep(0.5)
+        for i in range(a.full_runs):
+            store = os.path.join(tmp, 'full-%s-%s-%d' % (rate, mode, i))
+            cmd = checkpoint_cmd(a, mode, store, p.pid)
+            row['command'] = cmd
+            c = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + a.size / 16.0,
+                               preexec_fn=pin(a.cryo_cpu if a.cryo_cpu is not None else a.task_cpu))
+            if c.returncode != 0:
+                row['error'] = '`%s` failed (status %s):\n%s' % (' '.join(cmd), c.returncode, tail(c.stderr))
+                return row
+            ls = json.loads(subprocess.run([a.cryo, 'ls', '--store', store, '--json'],
+                                           capture_output=True, text=True, check=True).stdout)
+            shutil.rmtree(store, ignore_errors=True)
+            c0 = ls[0]
+            row['runs'].append(dict(freeze_ms=c0['freeze_us'] / 1000.0,
+                                    max_stop_ms=c0.get('max_stop_us', c0['freeze_us']) / 1000.0,
+                                    total_ms=(c0.get('dump_us') or 0) / 1000.0,
+                                    mib=c0['bytes'] / 2.0 ** 20, rounds=c0.get('precopy_rounds')))
+            time.sleep(0.3)
+        if p.poll() is not None:
+            row['error'] = 'the task ended before its checkpoints did (status %s)' % p.returncode
+            return row
+        row['ok'] = True
+        for k in ('freeze_ms', 'max_stop_ms', 'total_ms', 'mib'):
+            row[k + '_p50'] = pct([r[k] for r in row['runs']], 50)
+        row['freeze_ms_max'] = max(r['freeze_ms'] for r in row['runs'])
+        return row
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        p.stdout.close()
+        reap_strays()
+
+
 # ---- output ---------------------------------------------------------------------------------
 
 def fmt(v, spec='%.2f', none='-'):
@@ -308,6 +369,21 @@ def print_tables(rows, a):
                                                                       ','.join(r['modes_reported'])))
 
 
+def print_full(rows, a):
+    print()
+    print('Full checkpoint of a running %d MiB task that holds its memory (`cryo checkpoint`, '
+          '%d runs; freeze: both stops, arming included)' % (a.size, a.full_runs))
+    cols = '%6s %-8s %10s %10s %12s %11s %9s'
+    print(cols % ('MiB/s', 'mode', 'fz_p50', 'fz_max', 'max_stop_p50', 'total_p50', 'MiB'))
+    print(cols % ('', '', 'ms', 'ms', 'ms', 'ms', ''))
+    for r in rows:
+        if not r['ok']:
+            print('%6s %-8s  FAILED: %s' % (r['rate'], r['mode'], r.get('error')))
+            continue
+        print(cols % (r['rate'], r['mode'], fmt(r['freeze_ms_p50']), fmt(r['freeze_ms_max']),
+                      fmt(r['max_stop_ms_p50']), fmt(r['total_ms_p50'], '%.1f'), fmt(r['mib_p50'], '%.1f')))
+
+
 def floors(limits, a, rates):
     """What a stop-and-copy freeze cannot go below: one scan plus copying the dirty pages."""
     gbps = limits.get('memcpy_touched')
@@ -356,6 +432,8 @@ def main():
                     help='for mode stop, do not pass --freeze-mode (cryo binaries without it)')
     ap.add_argument('--scan-size', type=int, help='memory of scan_cost, MiB (default: --size)')
     ap.add_argument('--no-scan', action='store_true', help='skip scan_cost')
+    ap.add_argument('--full-runs', type=int, default=3,
+                    help='full checkpoints of the running task per rate and mode (default 3; 0: none)')
     ap.add_argument('--dir', default=tempfile.gettempdir(), help='where the stores go (default $TMPDIR or /tmp)')
     ap.add_argument('--keep-stores', action='store_true', help='keep the stores (and say where)')
     ap.add_argument('--json', help='write everything to this file')
@@ -373,7 +451,7 @@ def main():
     become_subreaper()
 
     tmp = tempfile.mkdtemp(prefix='cryo-rtbench-', dir=a.dir)
-    rows, limits, status = [], {}, 0
+    rows, full_rows, limits, status = [], [], {}, 0
     try:
         bins = find_programs(a.bin_dir, a.cryo, tmp)
         exe = os.path.join(bins, 'steady_writer')
@@ -387,6 +465,16 @@ def main():
                     log('error: rate %s MiB/s, mode %s: %s' % (rate, mode, r['error']))
                 rows.append(r)
         print_tables(rows, a)
+        if a.full_runs > 0:
+            for rate in rates:
+                for mode in modes:
+                    log('rate %s MiB/s, mode %s: full checkpoints of the running task ...' % (rate, mode))
+                    r = measure_full(a, exe, rate, mode, tmp)
+                    if not r['ok']:
+                        status = 1
+                        log('error: rate %s MiB/s, mode %s: %s' % (rate, mode, r['error']))
+                    full_rows.append(r)
+            print_full(full_rows, a)
 
         if not a.no_scan:
             size = a.scan_size or a.size
@@ -419,7 +507,7 @@ def main():
             with open(a.json, 'w') as f:
                 json.dump(dict(machine=machine_info(), config=cfg,
                                cryo_version=ver.stdout.strip() if ver.returncode == 0 else None,
-                               results=rows, limits=limits), f, indent=1)
+                               results=rows, full=full_rows, limits=limits), f, indent=1)
             log('wrote %s' % a.json)
         if not a.keep_stores:
             shutil.rmtree(tmp, ignore_errors=True)
