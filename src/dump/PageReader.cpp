@@ -26,17 +26,12 @@ constexpr uint64_t kPmPresent = 1ULL << 63;
 constexpr uint64_t kPmSwapped = 1ULL << 62;
 constexpr uint64_t kPmFile = 1ULL << 61;
 constexpr uint64_t kPmPfnMask = (1ULL << 55) - 1;
-// Runs of private anonymous memory the tracker reported written, up to this many pages, are
-// copied without reading their pagemap entries first: a written page holds data unless the
-// task dropped it since, and reading pagemap costs more per run (about 1.2 us) than copying
-// a page. A dropped page reads as zeros, and is stored as a ZERO run (storeUnchecked).
-constexpr uint64_t kUncheckedMaxPages = 16;
+}  // namespace
 
-bool allZero(const uint8_t* p) {
+bool PageReader::isZeroPage(const uint8_t* p) {
   static const uint8_t kZeros[kPage] = {};
   return std::memcmp(p, kZeros, kPage) == 0;
 }
-}  // namespace
 
 uint64_t PageReader::zeroPfn() {
   static uint64_t pfn = [] {
@@ -277,9 +272,9 @@ void PageReader::storeUnchecked(google::protobuf::RepeatedPtrField<img::PageRun>
                                 uint64_t addr, const uint8_t* data, uint64_t pages) {
   uint64_t i = 0;
   while (i < pages) {
-    bool zero = allZero(data + i * kPage);
+    bool zero = isZeroPage(data + i * kPage);
     uint64_t j = i + 1;
-    while (j < pages && allZero(data + j * kPage) == zero) ++j;
+    while (j < pages && isZeroPage(data + j * kPage) == zero) ++j;
     uint64_t at = addr + i * kPage;
     *runs.Add() = zero ? PageWriter::zeroRun(at, j - i) : out_.append(at, data + i * kPage, j - i);
     i = j;

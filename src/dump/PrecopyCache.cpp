@@ -5,6 +5,7 @@
 #include <sys/uio.h>
 
 #include <cstring>
+#include <optional>
 
 #include "common/Error.h"
 #include "image/ImageFormat.h"
@@ -30,6 +31,7 @@ void PrecopyCache::clear() {
   nextSlot_ = 0;
   missed_.clear();
   zero_.clear();
+  unchecked_.clear();
 }
 
 PrecopyCache::~PrecopyCache() {
@@ -107,21 +109,30 @@ std::vector<uint64_t> PrecopyCache::readBatch(
   return failed;
 }
 
-uint64_t PrecopyCache::copy(const DirtySet& ranges) {
+uint64_t PrecopyCache::copy(const DirtySet& ranges, const DirtySet& privateAnon) {
   std::vector<std::pair<uint64_t, uint32_t>> batch;
   uint64_t copied = 0;
   missed_ = missed_.subtract(ranges);
   zero_ = zero_.subtract(ranges);
+  unchecked_ = unchecked_.subtract(ranges);
   // Which pages hold data, from pagemap: present but for the shared zero page and page-cache
-  // (file or shared) pages, or swapped out but for write-protect markers.
-  DirtySet data;
+  // (file or shared) pages, or swapped out but for write-protect markers. Short runs of
+  // private anonymous memory are taken as holding data unread (see PageReader): one that the
+  // task dropped reads as zeros, and is stored as a ZERO run.
+  DirtySet data, unchecked, zero;  // (in address order: each add appends)
   {
-    Pagemap pm(pid_);
+    std::optional<Pagemap> pm;
     const uint64_t zeroPfn = PageReader::zeroPfn();
     const KernelFeatures& kf = KernelFeatures::get();
     std::vector<uint64_t> ent;
     for (const auto& [s, e] : ranges.ranges()) {
-      pm.entries(s, e, ent);
+      if ((e - s) / kPage <= PageReader::kUncheckedMaxPages && privateAnon.covers(s, e)) {
+        data.add(s, e);
+        unchecked.add(s, e);
+        continue;
+      }
+      if (!pm) pm.emplace(pid_);
+      pm->entries(s, e, ent);
       uint64_t addr = s;
       size_t n = ent.size();
       {
@@ -135,11 +146,13 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges) {
             holds = !kf.isUffdWpMarker(v) && !(v & Pagemap::kFileOrShared);
           uint64_t a = addr + i * kPage;
           if (holds) data.add(a, a + kPage);
-          else zero_.add(a, a + kPage);
+          else zero.add(a, a + kPage);
         }
       }
     }
   }
+  unchecked_.add(unchecked);
+  zero_.add(zero);
   forget(ranges.subtract(data));
   auto flush = [&] {
     for (uint64_t addr : readBatch(batch)) {
@@ -197,13 +210,21 @@ uint64_t PrecopyCache::store(PageWriter& out, const DirtySet& keep,
       stored += n;
       n = 0;
     };
+    DirtySet uncheckedZeros;  // pages copied unread that turned out to hold nothing
     for (auto it = slotOf_.lower_bound(s); it != slotOf_.end() && it->first < e; ++it) {
+      const uint8_t* data = slotData(it->second);
+      if (PageReader::isZeroPage(data) && unchecked_.contains(it->first)) {
+        uncheckedZeros.add(it->first, it->first + kPage);
+        continue;
+      }
       if (n && (it->first != runStart + n * kPage || n == kStorePages)) emit();
       if (n == 0) runStart = it->first;
-      std::memcpy(staging.data() + n * kPage, slotData(it->second), kPage);
+      std::memcpy(staging.data() + n * kPage, data, kPage);
       ++n;
     }
     emit();
+    for (const auto& [zs, ze] : uncheckedZeros.ranges())
+      *runs.Add() = PageWriter::zeroRun(zs, (ze - zs) / kPage);
   }
   DirtySet zeros = zero_.intersect(keep);
   for (const auto& [s, e] : zeros.ranges()) *runs.Add() = PageWriter::zeroRun(s, (e - s) / kPage);

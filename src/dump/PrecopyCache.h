@@ -29,8 +29,10 @@ class PrecopyCache {
   // copies); a page that holds none (never populated, dropped, the zero page, an unmodified
   // file page) is recorded as such, to be stored as a ZERO run. A page that cannot be read
   // (unmapped meanwhile, or PROT_NONE) loses any copy it had and is added to missed().
-  // Returns the pages copied.
-  uint64_t copy(const DirtySet& ranges);
+  // `privateAnon`: the private anonymous mappings among them, whose short runs the tracker
+  // reported written are copied without reading pagemap (a page dropped since is stored as a
+  // ZERO run). Returns the pages copied.
+  uint64_t copy(const DirtySet& ranges, const DirtySet& privateAnon = {});
   // Forgets the copies of the pages in `ranges`.
   void forget(const DirtySet& ranges);
 
@@ -58,7 +60,8 @@ class PrecopyCache {
   std::vector<uint32_t> freeSlots_;
   uint32_t nextSlot_ = 0;
   DirtySet missed_;
-  DirtySet zero_;  // pages found holding no data
+  DirtySet zero_;       // pages found holding no data
+  DirtySet unchecked_;  // pages copied without reading pagemap (private anonymous)
 };
 
 }  // namespace cryo

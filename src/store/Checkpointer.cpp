@@ -41,6 +41,14 @@ uint64_t usSince(Clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
 }
 
+// The private anonymous mappings of a listing.
+DirtySet privateAnonymous(const std::vector<MapsEntry>& maps) {
+  DirtySet out;
+  for (const MapsEntry& m : maps)
+    if (MappingPolicy::classify(m) == MappingKind::kPrivateAnon) out.add(m.start, m.end);
+  return out;
+}
+
 // Pages that hold data in the mappings a tracker follows (a full checkpoint's first round).
 DirtySet pagesHoldingData(pid_t pid, const std::vector<MapsEntry>& maps) {
   Pagemap pm(pid);
@@ -462,13 +470,14 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
 
 uint64_t Checkpointer::precopyRound(DumpOptions& o, int round, uint64_t& collectUs) {
   auto t = Clock::now();
-  DirtySet written;
+  DirtySet written, anon;
   try {
     // The listing of the previous round (or checkpoint) spares reading smaps, which walks
     // every page table, while the layout stays the same.
     LiveTarget target(pid_, lastMaps_, {area_.addr, area_.addr + area_.size});
     uint64_t gen = tracker_->flagsGeneration();
     written = tracker_->collect(target);
+    anon = privateAnonymous(target.maps());
     // The listing stays exact unless the collect registered something.
     if (tracker_->flagsGeneration() == gen) o.mapsHint = target.allMaps();
     else o.mapsHint.clear();
@@ -478,7 +487,7 @@ uint64_t Checkpointer::precopyRound(DumpOptions& o, int round, uint64_t& collect
     throw PrecopyInterrupted(fmt::format("precopy round {} failed: {}", round, e.what()));
   }
   collectUs = usSince(t);
-  uint64_t n = cache_->copy(written);
+  uint64_t n = cache_->copy(written, anon);
   n += precopyChildren();
   o.precopyCopyUs += usSince(t);
   o.precopyPages += n;
@@ -497,7 +506,7 @@ uint64_t Checkpointer::precopyChildren() {
       DirtySet written = c.tracker->collect(target);
       c.lastMaps = c.tracker->flagsGeneration() == gen ? target.allMaps()
                                                        : std::vector<MapsEntry>{};
-      n += c.cache->copy(written);
+      n += c.cache->copy(written, privateAnonymous(target.maps()));
     } catch (const Error& e) {
       // Exited, or its address space replaced: its next checkpoint holds all of it.
       spdlog::debug("pid {}: child {} left pre-copying: {}", pid_, pid, e.what());

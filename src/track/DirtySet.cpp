@@ -43,7 +43,25 @@ void DirtySet::add(const DirtySet& other) {
     ranges_ = other.ranges_;
     return;
   }
-  for (const Range& r : other.ranges_) add(r.first, r.second);
+  if (other.ranges_.size() <= 2) {
+    for (const Range& r : other.ranges_) add(r.first, r.second);
+    return;
+  }
+  // One pass over both (each sorted): linear, where adding range by range into the middle
+  // would move the tail once per range.
+  std::vector<Range> out;
+  out.reserve(ranges_.size() + other.ranges_.size());
+  auto a = ranges_.begin();
+  auto b = other.ranges_.begin();
+  while (a != ranges_.end() || b != other.ranges_.end()) {
+    const Range& r =
+        b == other.ranges_.end() || (a != ranges_.end() && a->first <= b->first) ? *a++ : *b++;
+    if (!out.empty() && r.first <= out.back().second)
+      out.back().second = std::max(out.back().second, r.second);
+    else
+      out.push_back(r);
+  }
+  ranges_ = std::move(out);
 }
 
 DirtySet DirtySet::intersect(const DirtySet& other) const {

@@ -2,12 +2,8 @@
 // data (dropped since, or all zeros) are stored as ZERO runs, with or without pagemap's word.
 #include "dump/PageReader.h"
 
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,49 +14,16 @@
 #include "common/BufferPool.h"
 #include "image/PageWriter.h"
 #include "inject/RemoteMemory.h"
+#include "PatternChild.h"
 
 namespace cryo {
 namespace {
 
-constexpr uint64_t kPage = 4096;
-
-uint8_t pattern(uint64_t page, uint64_t i) { return static_cast<uint8_t>(page * 31 + i * 7 + 1); }
-
-// A child with 48 pages mapped: pages 0, 2 and 17 hold a pattern, page 4 was written and
-// dropped, page 5 was written with zeros, the others were never touched. It waits, stopped.
-struct Child {
-  pid_t pid = -1;
-  uint64_t addr = 0;
-  Child() {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid = ::fork();
-    if (pid == 0) {
-      auto* p = static_cast<uint8_t*>(::mmap(nullptr, 48 * kPage, PROT_READ | PROT_WRITE,
-                                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-      if (p == MAP_FAILED) ::_exit(1);
-      for (uint64_t page : {0, 2, 4, 17})
-        for (uint64_t i = 0; i < kPage; ++i) p[page * kPage + i] = pattern(page, i);
-      ::madvise(p + 4 * kPage, kPage, MADV_DONTNEED);
-      std::memset(p + 5 * kPage, 0, kPage);
-      uint64_t a = reinterpret_cast<uint64_t>(p);
-      if (::write(fds[1], &a, sizeof a) != sizeof a) ::_exit(1);
-      for (;;) ::pause();
-    }
-    ::close(fds[1]);
-    if (::read(fds[0], &addr, sizeof addr) != sizeof addr) addr = 0;
-    ::close(fds[0]);
-  }
-  ~Child() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-};
+constexpr uint64_t kPage = test::kPatternPage;
+using test::pattern;
 
 TEST(PageReaderTest, written_pages_are_copied_exactly_and_empty_ones_stored_as_zero_runs) {
-  Child child;
+  test::PatternChild child;
   ASSERT_GT(child.pid, 0);
   ASSERT_NE(child.addr, 0u);
   auto dir = std::filesystem::temp_directory_path() /
