@@ -456,24 +456,22 @@ def main():
         bins = find_programs(a.bin_dir, a.cryo, tmp)
         exe = os.path.join(bins, 'steady_writer')
         log('cryo %s, programs in %s, stores in %s' % (a.cryo, bins, tmp))
-        for rate in rates:
-            for mode in modes:
-                log('rate %s MiB/s, mode %s: task alone, then under cryo run ...' % (rate, mode))
-                r = measure(a, exe, rate, mode, tmp)
-                if not r['ok']:
-                    status = 1
-                    log('error: rate %s MiB/s, mode %s: %s' % (rate, mode, r['error']))
-                rows.append(r)
-        print_tables(rows, a)
-        if a.full_runs > 0:
+        def every_rate_and_mode(what, fn, out):
+            failed = 0
             for rate in rates:
                 for mode in modes:
-                    log('rate %s MiB/s, mode %s: full checkpoints of the running task ...' % (rate, mode))
-                    r = measure_full(a, exe, rate, mode, tmp)
+                    log('rate %s MiB/s, mode %s: %s ...' % (rate, mode, what))
+                    r = fn(a, exe, rate, mode, tmp)
                     if not r['ok']:
-                        status = 1
+                        failed = 1
                         log('error: rate %s MiB/s, mode %s: %s' % (rate, mode, r['error']))
-                    full_rows.append(r)
+                    out.append(r)
+            return failed
+
+        status |= every_rate_and_mode('task alone, then under cryo run', measure, rows)
+        print_tables(rows, a)
+        if a.full_runs > 0:
+            status |= every_rate_and_mode('full checkpoints of the running task', measure_full, full_rows)
             print_full(full_rows, a)
 
         if not a.no_scan:

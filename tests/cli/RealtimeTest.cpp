@@ -110,6 +110,18 @@ class RealtimeBase : public CheckpointFixture {
 
   static bool uffdWpOrSkipReason(std::string& why) { return backendAvailable("uffd-wp", why); }
 
+  // `cryo restore --store STORE` must succeed and bring the task back as `task`; `st` is how the
+  // restored task ended.
+  static void restoreStoreAs(const fs::path& store, pid_t task, ExitStatus& st) {
+    CommandResult r = CommandRunner::run(
+        {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
+    ASSERT_TRUE(r.succeeded()) << r.describe();
+    auto pid = CryoCli::restoredPid(r);
+    ASSERT_TRUE(pid.has_value()) << r.describe();
+    EXPECT_EQ(*pid, task);
+    st = ProcessControl::waitForExit(*pid, kWait);
+  }
+
   // `cryo run OPTS -- echo started` must exit 1 with `message` on stderr before the task
   // starts: no task output, no checkpoint.
   void expectRefusedBeforeStart(const std::vector<std::string>& opts, const std::string& message) {
@@ -181,13 +193,8 @@ TEST_P(FreezeConsistency, restore_from_precopy_checkpoint_equals_memory_at_freez
   EXPECT_GE(busy, 2) << "too few checkpoints caught the task writing: " << list.dump();
   std::cout << "[store] " << list.size() << " checkpoints, the last: " << list.back().dump() << "\n";
 
-  CommandResult r = CommandRunner::run(
-      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
-  ASSERT_TRUE(r.succeeded()) << r.describe();
-  auto pid = CryoCli::restoredPid(r);
-  ASSERT_TRUE(pid.has_value()) << r.describe();
-  EXPECT_EQ(*pid, task);
-  ExitStatus st = ProcessControl::waitForExit(*pid, kWait);
+  ExitStatus st;
+  ASSERT_NO_FATAL_FAILURE(restoreStoreAs(store, task, st));
   ExitStatus refSt = ProcessControl::waitForExit(refPid, kWait);
   ASSERT_TRUE(refSt.exitedWith(0)) << refSt.describe();
   std::string restored = OutputCompare::readFile(out);
@@ -380,13 +387,8 @@ TEST_F(WriteBurst, full_checkpoint_during_a_write_burst_waits_it_out_instead_of_
       << "the freeze copied the burst instead of waiting it out: " << cp.dump() << "\n"
       << c.describe();
 
-  CommandResult r = CommandRunner::run(
-      {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
-  ASSERT_TRUE(r.succeeded()) << r.describe();
-  auto pid = CryoCli::restoredPid(r);
-  ASSERT_TRUE(pid.has_value()) << r.describe();
-  EXPECT_EQ(*pid, task);
-  ExitStatus st = ProcessControl::waitForExit(*pid, kWait);
+  ExitStatus st;
+  ASSERT_NO_FATAL_FAILURE(restoreStoreAs(store, task, st));
   std::string restored = OutputCompare::readFile(out);
   EXPECT_TRUE(st.exitedWith(0)) << st.describe() << "\n" << restored;
   EXPECT_TRUE(matches(restored, "verified [0-9]+ passes")) << restored;
