@@ -149,19 +149,25 @@ def task_args(exe, a, rate):
     return [exe, str(a.size), str(rate), str(a.seconds), str(a.warmup), a.missed]
 
 
+def checkpoint_opts(a, mode):
+    """The options `cryo run` and `cryo checkpoint` share: mode, budget, CPU, priority."""
+    opts = []
+    if not (a.no_mode_flag and mode == 'stop'):
+        opts += ['--freeze-mode', mode]
+        if mode == 'precopy' and a.max_freeze:
+            opts += ['--max-freeze', a.max_freeze]
+    if a.cryo_cpu is not None:
+        opts += ['--cpu', str(a.cryo_cpu)]
+    if a.cryo_nice is not None:
+        opts += ['--nice', str(a.cryo_nice)]
+    if a.freeze_priority:
+        opts += ['--freeze-priority', str(a.freeze_priority)]
+    return opts
+
+
 def cryo_cmd(a, mode, store, task):
     cmd = [a.cryo, 'run', '--store', store, '--every', a.every, '--tracker', a.tracker]
-    if not (a.no_mode_flag and mode == 'stop'):
-        cmd += ['--freeze-mode', mode]
-        if mode == 'precopy' and a.max_freeze:
-            cmd += ['--max-freeze', a.max_freeze]
-    if a.cryo_cpu is not None:
-        cmd += ['--cpu', str(a.cryo_cpu)]
-    if a.cryo_nice is not None:
-        cmd += ['--nice', str(a.cryo_nice)]
-    if a.freeze_priority:
-        cmd += ['--freeze-priority', str(a.freeze_priority)]
-    return cmd + ['--'] + task
+    return cmd + checkpoint_opts(a, mode) + ['--'] + task
 
 
 def summarize(ls, task, warmup):
@@ -258,16 +264,7 @@ def measure(a, exe, rate, mode, tmp):
 
 
 def checkpoint_cmd(a, mode, store, pid):
-    cmd = [a.cryo, 'checkpoint', '--pid', str(pid), '--store', store]
-    if not (a.no_mode_flag and mode == 'stop'):
-        cmd += ['--freeze-mode', mode]
-        if mode == 'precopy' and a.max_freeze:
-            cmd += ['--max-freeze', a.max_freeze]
-    if a.cryo_cpu is not None:
-        cmd += ['--cpu', str(a.cryo_cpu)]
-    if a.freeze_priority:
-        cmd += ['--freeze-priority', str(a.freeze_priority)]
-    return cmd
+    return [a.cryo, 'checkpoint', '--pid', str(pid), '--store', store] + checkpoint_opts(a, mode)
 
 
 def measure_full(a, exe, rate, mode, tmp):
