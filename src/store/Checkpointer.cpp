@@ -329,16 +329,16 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   return stop;
 }
 
-uint64_t Checkpointer::longFreezeUs() const {
+bool Checkpointer::waitBurstOut(uint64_t copyUs, Clock::time_point roundsStarted) const {
   // Under 1 ms of copying is not worth waiting for: the rest of a freeze costs about as much.
   constexpr uint64_t kWorthWaitingUs = 1000;
   auto limit = policy_.maxFreeze.count() != 0 ? policy_.maxFreeze : policy_.longFreeze;
-  return std::max<uint64_t>(static_cast<uint64_t>(limit.count()), kWorthWaitingUs);
-}
-
-bool Checkpointer::budgetReachable() const {
-  return policy_.maxFreeze.count() == 0 ||
-         fixedStopUs_ < static_cast<double>(policy_.maxFreeze.count());
+  uint64_t longFreezeUs = std::max<uint64_t>(static_cast<uint64_t>(limit.count()), kWorthWaitingUs);
+  // A budget the rest of the freeze alone exceeds (as last measured) is not met by any
+  // number of rounds.
+  bool reachable = policy_.maxFreeze.count() == 0 ||
+                   fixedStopUs_ < static_cast<double>(policy_.maxFreeze.count());
+  return reachable && copyUs > longFreezeUs && Clock::now() - roundsStarted < policy_.patience;
 }
 
 uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
@@ -414,14 +414,10 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     if (scanBound) break;
     if (!stalled) continue;
     // Stalled with much left: wait the burst out with more rounds, within the patience.
-    // (A budget the rest of the freeze alone exceeds is not met by any number of rounds.)
-    double copyUs = static_cast<double>(us - collectUs);
-    if (!budgetReachable() || copyUs <= static_cast<double>(longFreezeUs()) ||
-        Clock::now() - roundsStarted >= policy_.patience)
-      break;
+    if (!waitBurstOut(us - collectUs, roundsStarted)) break;
     spdlog::debug("pid {}: precopy rounds stalled with {} pages left (about {} us to copy): "
                   "going on",
-                  pid_, n, static_cast<uint64_t>(copyUs));
+                  pid_, n, us - collectUs);
   }
   // The dump's preparations (the image directory, the listings, its buffers) take a while,
   // and the task writes on meanwhile: one last round, once they are done and immediately
@@ -431,8 +427,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
     uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
-    while (budgetReachable() && usSince(t) - collectUs > longFreezeUs() &&
-           Clock::now() - roundsStarted < policy_.patience) {
+    while (waitBurstOut(usSince(t) - collectUs, roundsStarted)) {
       spdlog::debug("pid {}: {} pages written while the dump prepared: one more round", pid_, n);
       t = Clock::now();
       n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);

@@ -83,10 +83,10 @@ class Checkpointer {
   uint64_t armStop(const std::vector<MapsEntry>& hint);
   // How many pages the final freeze may copy within the budget (estimate).
   uint64_t finalPagesTarget(double usPerPage) const;
-  // A stop longer than this is worth more rounds: the budget, or the policy's long freeze.
-  uint64_t longFreezeUs() const;
-  // False when the freeze's fixed part alone (as last measured) exceeds the budget.
-  bool budgetReachable() const;
+  // Whether rounds that stalled go on: the last one's copy (`copyUs`) would stop the task longer
+  // than the budget (or the policy's long freeze), the budget can be met at all, and the
+  // patience since `roundsStarted` is not used up.
+  bool waitBurstOut(uint64_t copyUs, std::chrono::steady_clock::time_point roundsStarted) const;
 
   CheckpointStore& store_;
   pid_t pid_;
