@@ -85,6 +85,9 @@ struct DumpOptions {
   // faulting fresh buffers in before every freeze takes milliseconds, and whatever the task
   // writes meanwhile is left for the freeze to copy. Null: made for this dump alone.
   std::map<pid_t, std::unique_ptr<BufferPool>>* keptPools = nullptr;
+  // The freeze's helper thread, kept likewise: a thread made for each dump first runs as late
+  // as the freeze, and costs a fork that is not the task's. Null: made for this dump alone.
+  std::unique_ptr<class FreezeHelper>* keptHelper = nullptr;
   // Called once the dump has everything ready, immediately before the freeze (and with these
   // options, which it may update: the mappings hint): a caller that copies pages while the
   // task runs takes its last round here, so that what the task writes while the dump

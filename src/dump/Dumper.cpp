@@ -136,8 +136,12 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // The freeze's helper thread, started now: waiting on the task's CPUs before the freeze
   // (starting it frozen costs a few hundred us), and before the tree is listed (a thread made
   // after the listing counts as a fork: the frozen tree would be listed again).
-  std::unique_ptr<FreezeHelper> helper;
-  if (opts.selection) helper = std::make_unique<FreezeHelper>(pid);
+  // A caller that dumps the same task again keeps it (see DumpOptions::keptHelper).
+  std::unique_ptr<FreezeHelper> ownHelper;
+  std::unique_ptr<FreezeHelper>& helper = opts.keptHelper ? *opts.keptHelper : ownHelper;
+  if (helper && helper->pid() != pid) helper.reset();
+  if (helper) helper->place();
+  else if (opts.selection) helper = std::make_unique<FreezeHelper>(pid);
   ProcessTree::Listing expected = ProcessTree::list(pid);
   for (pid_t c : expected.pids) {
     try {
@@ -194,28 +198,42 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // held (see PageSelection::earlyChanged), while the rest of the tree is frozen.
   std::future<std::optional<PageRanges>> early;
   AwaitHelper awaitEarly{early};  // an exception must not leave the helper using the selection
-  ProcessTree frozen(pid, expected, [&] {
-    if (helper && opts.selection)
-      if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));
-  });
   // With CPUs of its own (and no real-time priority, at which its polling would keep the
   // threads from running), cryo runs the frozen threads there: their injected calls then run
   // beside the tracer thread, without waking another CPU, and the helper has the task's CPUs
-  // to itself. Released before the thaw (and, declared after `frozen`, before any detach).
+  // to itself. A thread slow to stop (waiting for its CPU, which a kernel thread or another
+  // task holds) is moved there at once, where it stops without waiting for its own CPU.
+  std::optional<CpuHold> stopHold;
+  if (helper && priority == 0)
+    if (auto cpus = CpuHold::disjointCpus(pid)) stopHold.emplace(std::vector<pid_t>{}, *cpus);
+  size_t movedToStop = 0;
+  Tracee::SlowToStop slowToStop;
+  if (stopHold)
+    slowToStop = [&](pid_t tid) {
+      stopHold->hold(tid);
+      ++movedToStop;
+    };
+  ProcessTree frozen(
+      pid, expected,
+      [&] {
+        if (helper && opts.selection)
+          if (auto job = opts.selection->earlyChanged()) early = helper->run(std::move(job));
+      },
+      slowToStop);
+  // Released before the thaw (and, declared after `frozen`, before any detach).
   std::optional<CpuHold> cpuHold;
-  if (helper && priority == 0) {
-    if (auto cpus = CpuHold::disjointCpus(pid)) {
-      std::vector<pid_t> tids;
-      for (ProcessTree::Member& m : frozen.members())
-        if (m.freezer)
-          for (auto& t : m.freezer->threads()) tids.push_back(t->tid());
-      cpuHold.emplace(tids, *cpus);
-    }
+  if (stopHold) {
+    cpuHold.emplace(std::move(*stopHold));
+    for (ProcessTree::Member& m : frozen.members())
+      if (m.freezer)
+        for (auto& t : m.freezer->threads()) cpuHold->hold(t->tid());
   }
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
-  if (cpuHold) phases += fmt::format(" ({} threads held on cryo's CPUs)", cpuHold->moved());
+  if (cpuHold)
+    phases += fmt::format(" ({} threads held on cryo's CPUs, {} moved there to stop)",
+                          cpuHold->moved(), movedToStop);
   FaultPoint::hit("dump-after-freeze");
   // Where the frozen time goes, logged once the task runs again (`-v`).
   auto phase = [&](std::string_view what, Clock::time_point since) {

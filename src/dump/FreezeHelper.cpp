@@ -1,6 +1,7 @@
 // FreezeHelper: a freeze's helper thread, waiting on the frozen task's CPUs at the idle policy.
 #include "dump/FreezeHelper.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -11,9 +12,40 @@
 
 namespace cryo {
 
-FreezeHelper::FreezeHelper(pid_t pid) : thread_([this, pid] { loop(pid); }) {}
+FreezeHelper::FreezeHelper(pid_t pid) : pid_(pid), thread_([this] { loop(); }) {
+  place();
+  // Placement and policy are a matter of speed only: if refused, jobs run as they are.
+  sched_param p{};
+  if (int e = ::pthread_setschedparam(thread_.native_handle(), SCHED_IDLE, &p))
+    spdlog::debug("pid {}: freeze helper at the ordinary policy: {}", pid_, std::strerror(e));
+}
+
+void FreezeHelper::place() {
+  cpu_set_t own, task, cpus;
+  CPU_ZERO(&own);
+  CPU_ZERO(&task);
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof own, &own) != 0 ||
+      ::sched_getaffinity(pid_, sizeof task, &task) != 0)
+    return;  // (the task is gone: the dump says so)
+  CPU_XOR(&cpus, &task, &own);
+  CPU_AND(&cpus, &cpus, &task);
+  if (CPU_COUNT(&cpus) == 0) CPU_OR(&cpus, &task, &own);
+  if (int e = ::pthread_setaffinity_np(thread_.native_handle(), sizeof cpus, &cpus))
+    spdlog::debug("pid {}: freeze helper left on cryo's CPUs: {}", pid_, std::strerror(e));
+}
 
 FreezeHelper::~FreezeHelper() {
+  // At the idle policy on the task's busy CPUs the thread would wake to end only when those
+  // CPUs have nothing else to run (tens of milliseconds with a busy task): it ends on the
+  // calling thread's CPUs, at the ordinary policy (a matter of speed only: if refused, it
+  // ends later).
+  sched_param p{};
+  cpu_set_t own;
+  CPU_ZERO(&own);
+  if (::sched_getaffinity(0, sizeof own, &own) == 0)
+    ::pthread_setaffinity_np(thread_.native_handle(), sizeof own, &own);
+  ::pthread_setschedparam(thread_.native_handle(), SCHED_OTHER, &p);
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -74,6 +106,17 @@ void FreezeHelper::watchForJob() {
   }
 }
 
+void FreezeHelper::takeBack() {
+  std::optional<std::packaged_task<std::optional<PageRanges>()>> job;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!job_) return;
+    job.swap(job_);
+    handed_.store(false, std::memory_order_relaxed);
+  }
+  (*job)();  // the result, or the exception, goes to the future
+}
+
 void FreezeHelper::forEach(size_t n, const std::function<void(size_t)>& fn) {
   bool busy;
   {
@@ -91,33 +134,20 @@ void FreezeHelper::forEach(size_t n, const std::function<void(size_t)>& fn) {
     return std::nullopt;
   });
   struct Ender {
+    FreezeHelper& helper;
     WorkShare& work;
     std::future<std::optional<PageRanges>>& joined;
     ~Ender() {
       work.close();
-      joined.wait();  // the helper is out of the loop before it is destroyed
+      helper.takeBack();  // (not begun: it joins a closed loop, at once)
+      joined.wait();      // the helper is out of the loop before it is destroyed
     }
-  } ender{work, joined};
+  } ender{*this, work, joined};
   work.forEach(n, fn);
 }
 
-void FreezeHelper::loop(pid_t pid) {
-  // Placement and policy are a matter of speed only: if refused, jobs run as they are.
-  cpu_set_t own, task, cpus;
-  CPU_ZERO(&own);
-  CPU_ZERO(&task);
-  CPU_ZERO(&cpus);
-  if (::sched_getaffinity(0, sizeof own, &own) == 0 &&
-      ::sched_getaffinity(pid, sizeof task, &task) == 0) {
-    CPU_XOR(&cpus, &task, &own);
-    CPU_AND(&cpus, &cpus, &task);
-    if (CPU_COUNT(&cpus) == 0) CPU_OR(&cpus, &task, &own);
-    if (::sched_setaffinity(0, sizeof cpus, &cpus) != 0)
-      spdlog::debug("pid {}: freeze helper left on cryo's CPUs: {}", pid, std::strerror(errno));
-  }
-  sched_param p{};
-  if (::sched_setscheduler(0, SCHED_IDLE, &p) != 0)
-    spdlog::debug("pid {}: freeze helper at the ordinary policy: {}", pid, std::strerror(errno));
+void FreezeHelper::loop() {
+  ::pthread_setname_np(::pthread_self(), "cryo-helper");  // (as `top -H` shows it)
   for (;;) {
     std::optional<std::packaged_task<std::optional<PageRanges>()>> job;
     watchForJob();

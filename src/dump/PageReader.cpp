@@ -3,6 +3,7 @@
 #include "dump/PageReader.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -282,6 +283,7 @@ void PageReader::storeUnchecked(google::protobuf::RepeatedPtrField<img::PageRun>
 }
 
 void PageReader::storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs) {
+  ::pthread_setname_np(::pthread_self(), "cryo-storer");  // (as `top -H` shows it)
   for (;;) {
     Batch b;
     {

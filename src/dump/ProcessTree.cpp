@@ -10,11 +10,13 @@
 namespace cryo {
 
 ProcessTree::ProcessTree(pid_t root, const Listing& listing,
-                         const std::function<void()>& rootHeld) {
+                         const std::function<void()>& rootHeld,
+                         const Tracee::SlowToStop& slowToStop)
+    : slowToStop_(slowToStop) {
   const std::vector<pid_t>& expected = listing.pids;
   members_.emplace_back();
   members_.back().pid = root;
-  members_.back().freezer = std::make_unique<ProcessFreezer>(root);
+  members_.back().freezer = std::make_unique<ProcessFreezer>(root, slowToStop_);
   frozenAt_ = members_.front().freezer->frozenAt();
   if (rootHeld) rootHeld();
   members_.front().stat = ProcFs::stat(root);
@@ -68,7 +70,7 @@ void ProcessTree::add(pid_t pid) {
   }
   if (m.stat.state != 'Z' && m.stat.state != 'X') {
     try {
-      m.freezer = std::make_unique<ProcessFreezer>(pid);
+      m.freezer = std::make_unique<ProcessFreezer>(pid, slowToStop_);
     } catch (const Error&) {
       // It may have exited in between: then it is a zombie (or gone); otherwise the error
       // stands (traced by someone else, ...).

@@ -36,7 +36,9 @@ class ProcessTree {
   // that listing began, none at all is made). Throws if one cannot be frozen; what was frozen
   // then runs on unharmed. `rootHeld` is called once every thread of the root is held, before
   // the rest of the tree is frozen and checked: work on the root may start there.
-  ProcessTree(pid_t root, const Listing& expected, const std::function<void()>& rootHeld = {});
+  // `slowToStop`: see Tracee::freeze.
+  ProcessTree(pid_t root, const Listing& expected, const std::function<void()>& rootHeld = {},
+              const Tracee::SlowToStop& slowToStop = {});
   ProcessTree(const ProcessTree&) = delete;
   ProcessTree& operator=(const ProcessTree&) = delete;
 
@@ -58,6 +60,7 @@ class ProcessTree {
 
  private:
   void add(pid_t pid);
+  Tracee::SlowToStop slowToStop_;
   std::vector<Member> members_;
   std::chrono::steady_clock::time_point frozenAt_;
 };

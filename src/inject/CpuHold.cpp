@@ -10,20 +10,27 @@
 
 namespace cryo {
 
-CpuHold::CpuHold(const std::vector<pid_t>& tids, const cpu_set_t& cpus) {
-  for (pid_t tid : tids) {
-    cpu_set_t own;
-    CPU_ZERO(&own);
-    if (::sched_getaffinity(tid, sizeof own, &own) != 0) {
-      spdlog::debug("tid {}: CPU list unreadable, left in place: {}", tid, std::strerror(errno));
-      continue;
-    }
-    if (::sched_setaffinity(tid, sizeof cpus, &cpus) != 0) {
-      spdlog::debug("tid {}: not moved onto cryo's CPUs: {}", tid, std::strerror(errno));
-      continue;
-    }
-    original_[tid] = own;
+CpuHold::CpuHold(const std::vector<pid_t>& tids, const cpu_set_t& cpus) : cpus_(cpus) {
+  for (pid_t tid : tids) hold(tid);
+}
+
+CpuHold::CpuHold(CpuHold&& o) noexcept : cpus_(o.cpus_), original_(std::move(o.original_)) {
+  o.original_.clear();
+}
+
+void CpuHold::hold(pid_t tid) {
+  if (original_.count(tid)) return;
+  cpu_set_t own;
+  CPU_ZERO(&own);
+  if (::sched_getaffinity(tid, sizeof own, &own) != 0) {
+    spdlog::debug("tid {}: CPU list unreadable, left in place: {}", tid, std::strerror(errno));
+    return;
   }
+  if (::sched_setaffinity(tid, sizeof cpus_, &cpus_) != 0) {
+    spdlog::debug("tid {}: not moved onto cryo's CPUs: {}", tid, std::strerror(errno));
+    return;
+  }
+  original_[tid] = own;
 }
 
 CpuHold::~CpuHold() {

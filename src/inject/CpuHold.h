@@ -18,7 +18,12 @@ class CpuHold {
   CpuHold(const std::vector<pid_t>& tids, const cpu_set_t& cpus);
   CpuHold(const CpuHold&) = delete;
   CpuHold& operator=(const CpuHold&) = delete;
+  CpuHold(CpuHold&& o) noexcept;  // the moved-from hold holds nothing
+  CpuHold& operator=(CpuHold&&) = delete;
   ~CpuHold();  // release()
+
+  // Moves thread `tid` onto the hold's CPUs too (nothing if it is held already).
+  void hold(pid_t tid);
 
   // Puts every moved thread's own CPU list back; a thread that has gone meanwhile is skipped.
   // Throws, naming the thread, if one that still exists cannot be put back.
@@ -32,6 +37,7 @@ class CpuHold {
   static std::optional<cpu_set_t> disjointCpus(pid_t pid);
 
  private:
+  cpu_set_t cpus_;
   std::map<pid_t, cpu_set_t> original_;
 };
 

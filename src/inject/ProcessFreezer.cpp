@@ -16,7 +16,7 @@
 
 namespace cryo {
 
-ProcessFreezer::ProcessFreezer(pid_t pid) : pid_(pid) {
+ProcessFreezer::ProcessFreezer(pid_t pid, const Tracee::SlowToStop& slowToStop) : pid_(pid) {
   if (pid <= 0) fail("invalid pid {}", pid);
   if (!ProcFs::exists(pid)) fail("no process with pid {}", pid);
   ProcStat st = ProcFs::stat(pid);
@@ -50,7 +50,7 @@ ProcessFreezer::ProcessFreezer(pid_t pid) : pid_(pid) {
         if (e.code() == ESRCH) continue;  // the thread exited meanwhile
         throw;
       }
-      t->freeze();
+      t->freeze(slowToStop);
       threads_.push_back(std::move(t));
       added = true;
     }

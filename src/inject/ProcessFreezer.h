@@ -15,7 +15,8 @@ namespace cryo {
 class ProcessFreezer {
  public:
   // Seizes and freezes all threads of `pid`; throws (leaving the process running) on failure.
-  explicit ProcessFreezer(pid_t pid);
+  // `slowToStop`: see Tracee::freeze.
+  explicit ProcessFreezer(pid_t pid, const Tracee::SlowToStop& slowToStop = {});
   ProcessFreezer(const ProcessFreezer&) = delete;
   ProcessFreezer& operator=(const ProcessFreezer&) = delete;
   // Detaches from every thread still held: the process runs on.

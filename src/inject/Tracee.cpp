@@ -175,8 +175,21 @@ void Tracee::resume(int request, int sig) {
     failErrno("{}: cannot resume (ptrace request {})", who(), request);
 }
 
-void Tracee::freeze() {
+bool Tracee::reportsWithin(std::chrono::microseconds limit) const {
+  auto until = std::chrono::steady_clock::now() + limit;
+  do {
+    siginfo_t si{};
+    // (A look only: the stop, or the exit, is still there for wait().)
+    if (::waitid(P_PID, tid_, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) != 0 ||
+        si.si_pid == tid_)
+      return true;  // (an error is wait()'s to report)
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
+}
+
+void Tracee::freeze(const SlowToStop& slowToStop) {
   interrupt();
+  if (slowToStop && !reportsWithin(kPromptStop)) slowToStop(tid_);
   for (int rounds = 0;; ++rounds) {
     Stop s = wait();
     switch (s.kind) {

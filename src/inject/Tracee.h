@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,8 +48,15 @@ class Tracee {
   void resume(int request, int sig = 0);
   // Interrupts and waits until the thread sits in a PTRACE_INTERRUPT stop; signals that were
   // being delivered meanwhile are delivered (so none is lost) before the stop is taken.
-  void freeze();
+  // `slowToStop`, if given, is called with the thread's id when it has not stopped within
+  // kPromptStop of the interrupt: it is then most likely waiting for a CPU that another thread
+  // holds, and the caller may move it to one where it stops at once.
+  using SlowToStop = std::function<void(pid_t tid)>;
+  static constexpr std::chrono::microseconds kPromptStop{50};
+  void freeze(const SlowToStop& slowToStop = {});
   void detach(int sig = 0);
+  // Whether the thread has a stop (or its exit) to report, looking until `limit` has passed.
+  bool reportsWithin(std::chrono::microseconds limit) const;
   void markGone() { attached_ = false; }
 
   Registers regs() const;

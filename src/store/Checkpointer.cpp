@@ -12,6 +12,7 @@
 #include "common/Error.h"
 #include "common/ProcFs.h"
 #include "common/RealtimeWindow.h"
+#include "dump/FreezeHelper.h"
 #include "dump/PageSelection.h"
 #include "dump/PrecopyCache.h"
 #include "dump/ProcessTree.h"
@@ -440,6 +441,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   };
   if (o.mapsHint.empty()) o.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
   o.keptPools = &pools_;
+  o.keptHelper = &helper_;
   Selection sel(*this, cache, !incremental);
   o.selection = &sel;
   o.precopied = &cache;

@@ -19,6 +19,7 @@
 namespace cryo {
 
 class DirtyTracker;
+class FreezeHelper;
 class PrecopyCache;
 
 enum class FreezeMode { kStop, kPrecopy };
@@ -102,6 +103,7 @@ class Checkpointer {
   std::vector<MapsEntry> lastMaps_;  // the last smaps-exact listing of the task's mappings
   InjectionArea area_;               // kept in the task between checkpoints
   std::map<pid_t, std::unique_ptr<BufferPool>> pools_;  // copy buffers, kept likewise
+  std::unique_ptr<FreezeHelper> helper_;                 // the freezes' helper thread, likewise
   // The task's child processes: one tracker each, keyed by pid, valid for the process that
   // started at `startTime` (a pid reused by another process starts afresh).
   struct ChildTracker {

@@ -1,4 +1,4 @@
-// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, a full checkpoint waits out a burst of writes instead of copying it frozen, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU, and threads held on cryo's CPUs while frozen keep their own CPU lists.
+// RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, a full checkpoint waits out a burst of writes instead of copying it frozen, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU, threads held on cryo's CPUs while frozen keep their own CPU lists, and a freeze does not wait for a task CPU that another task holds.
 #include <signal.h>
 #include <unistd.h>
 
@@ -633,6 +633,66 @@ TEST_F(FreezePriority, frozen_threads_held_on_cryos_cpus_keep_their_own_cpu_list
   std::string said = OutputCompare::readFile(err);
   EXPECT_TRUE(st.exitedWith(128 + SIGKILL)) << st.describe() << "\n" << said;
   EXPECT_TRUE(matches(said, "threads held on cryo's CPUs")) << "no freeze held the threads:\n" << said;
+  EXPECT_TRUE(ProcessControl::waitUntilGone(root, kWait));
+  ProcessControl::reapIfZombie(root);
+  restoreStoreAndCompare(store, root, refPid, ref, out, kWait);
+}
+
+// Another task holds the task's CPU (a busy loop on CPU 0, where the task runs at the idle
+// policy, so it gets that CPU only now and then): checkpoints taken meanwhile do not wait for
+// it. The interrupted thread is moved to cryo's CPU, where it stops at once, and the freeze's
+// helper thread, starved on CPU 0 too, has its jobs taken back by the tracer thread. Their
+// freezes stay within a generous multiple of those taken before the busy loop (without the
+// move, a seize waits until the task next gets CPU 0: hundreds of milliseconds), and the
+// restored task's output equals an uninterrupted run.
+TEST_F(FreezePriority, freeze_does_not_wait_for_a_task_cpu_that_another_task_holds) {
+  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: cryo on one, the task on another";
+  std::string why;
+  if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "the freeze helper needs uffd-wp here: " << why;
+  const std::vector<std::string> task = {"/usr/bin/chrt", "--idle", "0",
+                                         programPath("paced_steps"), "40"};
+  auto ref = tmp_ / "ref.txt", out = tmp_ / "out.txt", err = tmp_ / "err.txt";
+  auto store = tmp_ / "store";
+  // The kill must find the task running however slowly the busy CPU lets it go: it waits
+  // before its last step until the gate file exists, which the test creates after the kill.
+  auto gate = tmp_ / "gate";
+  pid_t refPid = ProcessControl::spawnTarget(onCpu0(task), ref);
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      withStderrTo(err, onCpu0(cryoRun(store, {"uffd-wp", "precopy"}, {"--cpu", "1"}, task))), out,
+      {"CRYO_LOG=debug", "CRYO_TEST_GATE=" + gate.string()});
+  pid_t root = taskOf(cryoPid);
+  ASSERT_GT(root, 0);
+  ASSERT_TRUE(waitForCheckpoints(store, 4, cryoPid, kWait)) << OutputCompare::readFile(err);
+  size_t before = checkpointCount(store);
+  pid_t hog = ProcessControl::spawnTarget(onCpu0({"/bin/sh", "-c", "while :; do :; done"}),
+                                          tmp_ / "hog.txt");
+  ASSERT_GT(hog, 0);
+  bool during = waitForCheckpoints(store, before + 5, cryoPid, kWait);
+  size_t after = checkpointCount(store);
+  ::kill(hog, SIGKILL);
+  ProcessControl::waitForExit(hog, kWait);
+  ASSERT_TRUE(during) << "no checkpoints while CPU 0 was busy:\n" << OutputCompare::readFile(err);
+  ASSERT_TRUE(waitForCheckpoints(store, after + 1, cryoPid, kWait)) << OutputCompare::readFile(err);
+  ProcessControl::killTree(root, kWait);
+  OutputCompare::writeFile(gate, "open\n");
+  ProcessControl::waitForExit(cryoPid, kWait);
+  std::string said = OutputCompare::readFile(err);
+  EXPECT_TRUE(matches(said, "[1-9][0-9]* moved there to stop"))
+      << "no thread was moved to stop while CPU 0 was busy:\n" << said;
+  nlohmann::json list = listStore(store);
+  ASSERT_GE(list.size(), after) << list.dump();
+  std::vector<uint64_t> calm, busy;
+  for (size_t i = 1; i < list.size(); ++i) {  // (the first, full checkpoint aside)
+    if (i < before) calm.push_back(u64(list[i], "freeze_us"));
+    else if (i > before && i < after) busy.push_back(u64(list[i], "freeze_us"));
+  }
+  ASSERT_FALSE(calm.empty());
+  ASSERT_FALSE(busy.empty());
+  uint64_t calmP50 = nearestRank(calm, 50), busyMax = nearestRank(busy, 100);
+  std::cout << "freeze p50 before the busy loop " << calmP50 << " us, largest during it "
+            << busyMax << " us (" << busy.size() << " checkpoints)\n";
+  EXPECT_LE(busyMax, 20 * std::max<uint64_t>(calmP50, 1000))
+      << "a freeze waited for the busy CPU: " << list.dump();
   EXPECT_TRUE(ProcessControl::waitUntilGone(root, kWait));
   ProcessControl::reapIfZombie(root);
   restoreStoreAndCompare(store, root, refPid, ref, out, kWait);

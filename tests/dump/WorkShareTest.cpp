@@ -1,6 +1,10 @@
 // WorkShareTest: a loop shared through a WorkShare runs every item exactly once, whichever
 // thread takes it; a thread that joins takes part and returns when the job ends; an item's
-// exception reaches the loop's owner. FreezeHelper hands its jobs a share the same way.
+// exception reaches the loop's owner. FreezeHelper hands its jobs a share the same way, and a
+// job its starved thread has not begun is run by the thread that helps.
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -103,13 +107,17 @@ TEST(FreezeHelperTest, help_takes_part_in_the_jobs_loop_until_it_ends) {
   constexpr size_t kItems = 48;
   Record rec(kItems);
   FreezeHelper helper(::getpid());
+  std::atomic<bool> begun{false};
   auto f = helper.run([&]() -> std::optional<PageRanges> {
+    begun = true;
     WorkShare::each(kItems, [&](size_t i) {
       rec.ran(i);
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     });
     return PageRanges{{0, 4096}};
   });
+  // (A job the helper has not begun would be taken back by help(): see the test below.)
+  while (!begun) std::this_thread::sleep_for(std::chrono::microseconds(50));
   helper.help();
   rec.expectEachOnce();  // all done before help() returned
   std::optional<PageRanges> r = f.get();
@@ -117,6 +125,49 @@ TEST(FreezeHelperTest, help_takes_part_in_the_jobs_loop_until_it_ends) {
   EXPECT_EQ(r->size(), 1u);
   EXPECT_EQ(rec.threads.size(), 2u);
   helper.help();  // no job: returns at once
+}
+
+// The helper's CPU (the "task's": CPU 0) is kept busy by a child at the ordinary policy, so
+// the helper, at the idle policy there, does not get to begin the job handed to it: help(),
+// from the test's thread on CPU 1, runs the job itself, and returns once it is done.
+TEST(FreezeHelperTest, help_runs_a_job_the_starved_helper_has_not_begun) {
+  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: a busy one and the test's";
+  cpu_set_t mine, cpu0, cpu1;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof mine, &mine), 0);
+  CPU_ZERO(&cpu0);
+  CPU_SET(0, &cpu0);
+  CPU_ZERO(&cpu1);
+  CPU_SET(1, &cpu1);
+  pid_t busy = ::fork();
+  ASSERT_GE(busy, 0);
+  if (busy == 0) {
+    ::sched_setaffinity(0, sizeof cpu0, &cpu0);
+    for (;;) {
+    }
+  }
+  struct Restore {
+    pid_t busy;
+    cpu_set_t mine;
+    ~Restore() {
+      ::kill(busy, SIGKILL);
+      ::waitpid(busy, nullptr, 0);
+      ::sched_setaffinity(0, sizeof mine, &mine);
+    }
+  } restore{busy, mine};
+  ASSERT_EQ(::sched_setaffinity(busy, sizeof cpu0, &cpu0), 0);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof cpu1, &cpu1), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // (the child spins on CPU 0)
+  FreezeHelper helper(busy);  // placed on CPU 0, the child's, at the idle policy
+  std::thread::id ranOn;
+  auto f = helper.run([&]() -> std::optional<PageRanges> {
+    ranOn = std::this_thread::get_id();
+    return PageRanges{{0, 4096}};
+  });
+  helper.help();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+      << "help() returned before the job was done";
+  EXPECT_EQ(ranOn, std::this_thread::get_id()) << "the starved helper ran the job";
+  ASSERT_TRUE(f.get().has_value());
 }
 
 }  // namespace cryo::test
