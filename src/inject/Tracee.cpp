@@ -70,9 +70,11 @@ Tracee::Tracee(Tracee&& o) noexcept : tid_(o.tid_), attached_(o.attached_) {
 }
 
 Tracee::~Tracee() {
-  if (attached_) {
-    if (::ptrace(PTRACE_DETACH, tid_, nullptr, 0) != 0 && errno != ESRCH)
-      spdlog::warn("tid {}: detach failed: {}", tid_, strerror(errno));
+  if (!attached_) return;
+  try {
+    detach();
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: detach failed: {}", who(), e.what());
   }
 }
 
@@ -192,16 +194,22 @@ void Tracee::freeze(const SlowToStop& slowToStop) {
   if (slowToStop && !reportsWithin(kPromptStop)) slowToStop(tid_);
   for (int rounds = 0;; ++rounds) {
     Stop s = wait();
+    // Any other stop taken after the interrupt uses it up (the kernel clears a pending
+    // interrupt at every ptrace stop): interrupt again while the thread is held, so that the
+    // interrupt stop comes right after this one ends.
     switch (s.kind) {
       case Stop::kEvent:
         if (s.event == 0) return;  // the PTRACE_INTERRUPT stop
+        interrupt();
         resume(PTRACE_CONT, 0);
         break;
       case Stop::kSignal:
-        // A signal was on its way in: deliver it, the interrupt stop follows.
+        // A signal was on its way in: deliver it; the interrupt stop follows.
+        interrupt();
         resume(PTRACE_CONT, s.signal);
         break;
       case Stop::kSyscall:
+        interrupt();
         resume(PTRACE_CONT, 0);
         break;
       case Stop::kGroupStop:
@@ -216,6 +224,24 @@ void Tracee::freeze(const SlowToStop& slowToStop) {
 
 void Tracee::detach(int sig) {
   if (!attached_) return;
+  if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig))) ==
+      0) {
+    attached_ = false;
+    return;
+  }
+  if (errno != ESRCH) failErrno("{}: detach failed", who());
+  // ESRCH: the thread is gone, or it runs (PTRACE_DETACH needs a ptrace stop: a freeze that
+  // failed midway leaves one running). Stop it and detach then, so it never stays traced.
+  if (!ProcFs::exists(tid_)) {
+    attached_ = false;
+    return;
+  }
+  try {
+    freeze();
+  } catch (const Error&) {
+    if (!attached_) return;  // it exited meanwhile (and wait() reaped it)
+    throw;
+  }
   if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig))) !=
           0 &&
       errno != ESRCH)
