@@ -27,23 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/KernelUapi.h"
+#include "scan_common.h"
 
-#define PAGE 4096u
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return x < y ? -1 : x > y;
-}
+#define PAGE SCAN_PAGE
+#define now_s scan_now_s
+#define mix scan_mix
 
 static double median(double* v, int n) {
-  qsort(v, n, sizeof *v, cmp_double);
+  qsort(v, n, sizeof *v, scan_cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -56,15 +47,6 @@ static void* map_anon(size_t bytes) {
   /* Count 4 KiB pages, as a task that did not ask for huge pages has them. */
   madvise(p, bytes, MADV_NOHUGEPAGE);
   return p;
-}
-
-static uint64_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xFF51AFD7ED558CCDULL;
-  x ^= x >> 33;
-  x *= 0xC4CEB9FE1A85EC53ULL;
-  x ^= x >> 33;
-  return x;
 }
 
 /* (a) memcpy into already-touched memory. */
@@ -87,44 +69,9 @@ static double memcpy_gbps(size_t bytes) {
   return bytes / median(t, 5) / 1e9;
 }
 
-struct scanner {
-  int pagemap;
-  struct page_region* vec;
-  size_t vec_len;
-  uint64_t start, end;
-};
-
-/* One PAGEMAP_SCAN of the whole region (more ioctls only if the buffer fills): reports the
- * written pages and protects them again. Returns the pages reported, -1 on error. */
+/* One PAGEMAP_SCAN of the whole region: reports the written pages and protects them again. */
 static long long scan_once(struct scanner* s, double* seconds) {
-  long long found = 0;
-  uint64_t pos = s->start;
-  double t0 = now_s();
-  while (pos < s->end) {
-    struct pm_scan_arg a;
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
-    a.start = pos;
-    a.end = s->end;
-    a.vec = (uint64_t)(uintptr_t)s->vec;
-    a.vec_len = s->vec_len;
-    a.category_mask = PAGE_IS_WRITTEN;
-    a.return_mask = PAGE_IS_WRITTEN;
-    long n = ioctl(s->pagemap, PAGEMAP_SCAN, &a);
-    if (n < 0) {
-      perror("scan_cost: PAGEMAP_SCAN");
-      return -1;
-    }
-    for (long i = 0; i < n; i++) found += (long long)((s->vec[i].end - s->vec[i].start) / PAGE);
-    if (a.walk_end <= pos) {
-      fprintf(stderr, "scan_cost: PAGEMAP_SCAN made no progress\n");
-      return -1;
-    }
-    pos = a.walk_end;
-  }
-  *seconds = now_s() - t0;
-  return found;
+  return scan_sweep("scan_cost", s, 1, seconds);
 }
 
 /* Writes one word into the pages chosen for round `round` (about permille/1000 of them,
@@ -158,36 +105,8 @@ int main(int argc, char** argv) {
   uint64_t* mem = map_anon(bytes);
   for (size_t i = 0; i < bytes / 8; i++) mem[i] = mix(i) | 1;
 
-  int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-  if (uffd < 0) {
-    perror("scan_cost: userfaultfd");
-    return 1;
-  }
-  struct uffdio_api api;
-  memset(&api, 0, sizeof api);
-  api.api = UFFD_API;
-  api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
-  if (ioctl(uffd, UFFDIO_API, &api) != 0) {
-    perror("scan_cost: UFFDIO_API (WP_ASYNC|WP_UNPOPULATED)");
-    return 1;
-  }
-  struct uffdio_register reg;
-  memset(&reg, 0, sizeof reg);
-  reg.range.start = (uint64_t)(uintptr_t)mem;
-  reg.range.len = bytes;
-  reg.mode = UFFDIO_REGISTER_MODE_WP;
-  if (ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) {
-    perror("scan_cost: UFFDIO_REGISTER (WP)");
-    return 1;
-  }
-  struct uffdio_writeprotect wp;
-  memset(&wp, 0, sizeof wp);
-  wp.range = reg.range;
-  wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-  if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) != 0) {
-    perror("scan_cost: UFFDIO_WRITEPROTECT");
-    return 1;
-  }
+  int uffd = scan_protect("scan_cost", mem, bytes);
+  if (uffd < 0) return 1;
 
   struct scanner s;
   s.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -197,8 +116,8 @@ int main(int argc, char** argv) {
   }
   s.vec_len = pages / 2 + 1; /* enough for every other page written */
   s.vec = calloc(s.vec_len, sizeof *s.vec);
-  s.start = reg.range.start;
-  s.end = reg.range.start + bytes;
+  s.start = (uint64_t)(uintptr_t)mem;
+  s.end = s.start + bytes;
   if (!s.vec) return 1;
 
   double t;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/CpuVisit.h"
 #include "common/Error.h"
 #include "common/ProcFs.h"
 #include "common/RealtimeWindow.h"
@@ -330,7 +331,8 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   return stop;
 }
 
-bool Checkpointer::waitBurstOut(uint64_t copyUs, Clock::time_point roundsStarted) const {
+bool Checkpointer::waitBurstOut(uint64_t copyUs, Clock::time_point roundsStarted,
+                                std::chrono::milliseconds patience) const {
   // Under 1 ms of copying is not worth waiting for: the rest of a freeze costs about as much.
   constexpr uint64_t kWorthWaitingUs = 1000;
   auto limit = policy_.maxFreeze.count() != 0 ? policy_.maxFreeze : policy_.longFreeze;
@@ -339,7 +341,7 @@ bool Checkpointer::waitBurstOut(uint64_t copyUs, Clock::time_point roundsStarted
   // number of rounds.
   bool reachable = policy_.maxFreeze.count() == 0 ||
                    fixedStopUs_ < static_cast<double>(policy_.maxFreeze.count());
-  return reachable && copyUs > longFreezeUs && Clock::now() - roundsStarted < policy_.patience;
+  return reachable && copyUs > longFreezeUs && Clock::now() - roundsStarted < patience;
 }
 
 uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
@@ -395,6 +397,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // small enough for the final freeze (or stops shrinking).
   uint64_t prev = UINT64_MAX;
   auto roundsStarted = Clock::now();
+  auto patience = incremental ? policy_.patience : policy_.fullPatience;
   for (int round = 1;; ++round) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
@@ -415,7 +418,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     if (scanBound) break;
     if (!stalled) continue;
     // Stalled with much left: wait the burst out with more rounds, within the patience.
-    if (!waitBurstOut(us - collectUs, roundsStarted)) break;
+    if (!waitBurstOut(us - collectUs, roundsStarted, patience)) break;
     spdlog::debug("pid {}: precopy rounds stalled with {} pages left (about {} us to copy): "
                   "going on",
                   pid_, n, us - collectUs);
@@ -424,11 +427,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // and the task writes on meanwhile: one last round, once they are done and immediately
   // before the freeze, copies that too.
   // If much was written meanwhile (a burst), more rounds follow, within the patience left.
-  o.beforeFreeze = [this, roundsStarted](DumpOptions& d) {
+  o.beforeFreeze = [this, roundsStarted, patience](DumpOptions& d) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
     uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
-    while (waitBurstOut(usSince(t) - collectUs, roundsStarted)) {
+    while (waitBurstOut(usSince(t) - collectUs, roundsStarted, patience)) {
       spdlog::debug("pid {}: {} pages written while the dump prepared: one more round", pid_, n);
       t = Clock::now();
       n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
@@ -473,7 +476,13 @@ uint64_t Checkpointer::precopyRound(DumpOptions& o, int round, uint64_t& collect
     // every page table, while the layout stays the same.
     LiveTarget target(pid_, lastMaps_, {area_.addr, area_.addr + area_.size});
     uint64_t gen = tracker_->flagsGeneration();
-    written = tracker_->collect(target);
+    {
+      CpuVisit visit(pid_);  // re-protecting from the task's CPU costs it no TLB interrupts
+      written = tracker_->collect(target);
+      if (visit.moved())
+        spdlog::debug("pid {}: round {} scanned on the task's CPUs ({} us to get there)", pid_,
+                      round, visit.arrival().count());
+    }
     anon = privateAnonymous(target.maps());
     // The listing stays exact unless the collect registered something.
     if (tracker_->flagsGeneration() == gen) o.mapsHint = target.allMaps();
@@ -500,7 +509,11 @@ uint64_t Checkpointer::precopyChildren() {
       if (!c.cache) c.cache = std::make_unique<PrecopyCache>(pid);
       LiveTarget target(pid, c.lastMaps, {0, 0});
       uint64_t gen = c.tracker->flagsGeneration();
-      DirtySet written = c.tracker->collect(target);
+      DirtySet written;
+      {
+        CpuVisit visit(pid);
+        written = c.tracker->collect(target);
+      }
       c.lastMaps = c.tracker->flagsGeneration() == gen ? target.allMaps()
                                                        : std::vector<MapsEntry>{};
       n += c.cache->copy(written, privateAnonymous(target.maps()));

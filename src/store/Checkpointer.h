@@ -36,6 +36,10 @@ struct CheckpointPolicy {
   // writes usually ends, and copying it while the task runs is what keeps the freeze short.
   std::chrono::microseconds longFreeze{10000};
   std::chrono::milliseconds patience{1000};
+  // The same for the first, full checkpoint, which is most often taken while the task fills
+  // its memory after start-up: that burst lasts as long as the task's first touches of its
+  // memory take (0.4-3.6 s for 1 GiB on a virtual machine whose host backs memory lazily).
+  std::chrono::milliseconds fullPatience{10000};
   // SCHED_FIFO priority of cryo's thread while the task is stopped and during the pre-copy
   // round just before (`--freeze-priority`; 0: cryo's ordinary policy).
   int freezePriority = 0;
@@ -86,8 +90,9 @@ class Checkpointer {
   uint64_t finalPagesTarget(double usPerPage) const;
   // Whether rounds that stalled go on: the last one's copy (`copyUs`) would stop the task longer
   // than the budget (or the policy's long freeze), the budget can be met at all, and the
-  // patience since `roundsStarted` is not used up.
-  bool waitBurstOut(uint64_t copyUs, std::chrono::steady_clock::time_point roundsStarted) const;
+  // `patience` since `roundsStarted` is not used up.
+  bool waitBurstOut(uint64_t copyUs, std::chrono::steady_clock::time_point roundsStarted,
+                    std::chrono::milliseconds patience) const;
 
   CheckpointStore& store_;
   pid_t pid_;

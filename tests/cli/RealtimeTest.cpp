@@ -347,11 +347,13 @@ TEST_F(FreezeVolume, freeze_does_not_grow_with_dirty_volume_in_precopy_mode) {
 
 class WriteBurst : public RealtimeBase {};
 
-// write_burst fills 64 MiB (16384 pages), then rewrites all of it at full speed for 800 ms,
-// faster than a round copies it, then goes calm. `cryo checkpoint --freeze-mode precopy
+// write_burst fills 64 MiB (16384 pages), then rewrites all of it at full speed for 2.5 s,
+// faster than a round copies it, then goes calm (a task filling its memory after start-up
+// takes that long here: first touches cost 1.5-7 us a page on this virtual machine). `cryo checkpoint --freeze-mode precopy
 // --max-freeze 2ms` of it, started during the burst, takes a full checkpoint: its rounds stall
 // (each finds much of the buffer written again), and instead of freezing the task to copy what
-// is left they go on until the burst is over, so the final freeze copies almost nothing.
+// is left they go on until the burst is over (a full checkpoint's patience, 10 s, outlasts it;
+// an incremental one's, 1 s, would not), so the final freeze copies almost nothing.
 // Proved by the counts in `cryo ls --json`, not by times: the rounds copied the buffer twice
 // over while the task ran (so the checkpoint did overlap the burst), and the final freeze copied
 // under 256 pages (a round during the burst leaves over a thousand). The checkpoint then
@@ -363,7 +365,7 @@ TEST_F(WriteBurst, full_checkpoint_during_a_write_burst_waits_it_out_instead_of_
   constexpr uint64_t kPages = 64 * 256;
   auto store = tmp_ / "store";
   auto out = tmp_ / "out.txt";
-  pid_t task = ProcessControl::spawnTarget({programPath("write_burst"), "800", "64", "3000"}, out);
+  pid_t task = ProcessControl::spawnTarget({programPath("write_burst"), "2500", "64", "3000"}, out);
   ASSERT_TRUE(waitForLines(out, "bursting", 1, task, kWait)) << OutputCompare::readFile(out);
   CommandResult c = CommandRunner::run(
       {CryoCli::binary().string(), "checkpoint", "--pid", std::to_string(task), "--store",
@@ -610,7 +612,8 @@ TEST_F(FreezePriority, freeze_priority_is_not_applied_on_a_cpu_shared_with_the_t
 // With CPUs of its own (--cpu 1, the task on CPU 0) and no real-time priority, cryo runs the
 // frozen threads on its own CPU and gives them their CPU list back before they run again: the
 // task sees only CPU 0 at every step, and every checkpoint records CPU 0 (the restored task,
-// whose threads get the checkpoint's CPU lists, sees only CPU 0 too).
+// whose threads get the checkpoint's CPU lists, sees only CPU 0 too). The pre-copy rounds'
+// scans run on the task's CPU (cryo's thread visits it) and leave the task's CPUs as they were.
 TEST_F(FreezePriority, frozen_threads_held_on_cryos_cpus_keep_their_own_cpu_list) {
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: cryo on one, the task on another";
   std::string why;
@@ -633,6 +636,8 @@ TEST_F(FreezePriority, frozen_threads_held_on_cryos_cpus_keep_their_own_cpu_list
   std::string said = OutputCompare::readFile(err);
   EXPECT_TRUE(st.exitedWith(128 + SIGKILL)) << st.describe() << "\n" << said;
   EXPECT_TRUE(matches(said, "threads held on cryo's CPUs")) << "no freeze held the threads:\n" << said;
+  EXPECT_TRUE(matches(said, "scanned on the task's CPUs")) << "no round visited the task's CPU:\n"
+                                                            << said;
   EXPECT_TRUE(ProcessControl::waitUntilGone(root, kWait));
   ProcessControl::reapIfZombie(root);
   restoreStoreAndCompare(store, root, refPid, ref, out, kWait);
