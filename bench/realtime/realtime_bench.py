@@ -253,7 +253,19 @@ def measure(a, exe, rate, mode, tmp):
         except ValueError:
             row['cryo_stats'] = st.stdout
     row.update(summarize(ls, under, a.warmup))
-    row['slowdown'] = 1 - under['units_per_s'] / alone['units_per_s'] if alone['units_per_s'] else None
+    # 3. the task alone again: the machine's speed drifts between runs (by as much as the
+    # slowdown measured), so the reference is the mean of the runs before and after, and their
+    # difference says how far to trust the figure.
+    ref = alone['units_per_s']
+    row['drift'] = None
+    if not a.no_alone_after:
+        rc, out, err = run_proc(task, timeout, a.task_cpu)
+        after = parse_kv(out)
+        if rc == 0 and after.get('units_per_s'):
+            row['alone_after'] = after
+            ref = (alone['units_per_s'] + after['units_per_s']) / 2
+            row['drift'] = after['units_per_s'] / alone['units_per_s'] - 1 if alone['units_per_s'] else None
+    row['slowdown'] = 1 - under['units_per_s'] / ref if ref else None
     row['max_late_ms'] = under.get('max_late_us', 0) / 1000.0
     row['late_p99_ms'] = under.get('late_p99_us', 0) / 1000.0
     row['alone_max_late_ms'] = alone.get('max_late_us', 0) / 1000.0
@@ -325,19 +337,20 @@ def print_tables(rows, a):
     print()
     print('Steady state: %d MiB task, checkpoints every %s, tracker %s, %.1f s of writing per run, first '
           '%.1f s dropped, missed slices: %s' % (a.size, a.every, a.tracker, a.seconds, a.warmup, a.missed))
-    cols = '%6s %-8s %4s %9s %9s %9s %9s %8s %7s %5s %9s %9s %9s %10s'
+    cols = '%6s %-8s %4s %9s %9s %9s %9s %8s %7s %5s %9s %7s %9s %9s %10s'
     print(cols % ('MiB/s', 'mode', 'n', 'fz_p50', 'fz_p99', 'fz_max', 'total_p50', 'MiB_p50', 'rounds',
-                  'over', 'slowdown', 'late_max', 'late_p99', 'alone_late'))
-    print(cols % ('', '', '', 'ms', 'ms', 'ms', 'ms', '', 'p50', '', '', 'ms', 'ms', 'ms'))
+                  'over', 'slowdown', 'drift', 'late_max', 'late_p99', 'alone_late'))
+    print(cols % ('', '', '', 'ms', 'ms', 'ms', 'ms', '', 'p50', '', '', '', 'ms', 'ms', 'ms'))
     for r in rows:
         if not r['ok']:
             print('%6s %-8s  FAILED (see above)' % (r['rate'], r['mode']))
             continue
-        print('%6s %-8s %4d %9s %9s %9s %9s %8s %7s %5s %8s%% %9s %9s %10s' % (
+        print('%6s %-8s %4d %9s %9s %9s %9s %8s %7s %5s %8s%% %6s%% %9s %9s %10s' % (
             r['rate'], r['mode'], r['steady_checkpoints'], fmt(r['freeze_p50_ms']), fmt(r['freeze_p99_ms']),
             fmt(r['freeze_max_ms']), fmt(r['total_p50_ms'], '%.1f'), fmt(r['mib_p50'], '%.2f'),
             fmt(r['precopy_rounds_p50'], '%g'), fmt(r['over_budget'], '%d'),
             fmt(100 * r['slowdown'] if r['slowdown'] is not None else None, '%.1f'),
+            fmt(100 * r['drift'] if r.get('drift') is not None else None, '%+.1f'),
             fmt(r['max_late_ms']), fmt(r['late_p99_ms']), fmt(r['alone_max_late_ms'])))
     print()
     print('Start-up: the first (full) checkpoint, taken as the task starts, and the largest freeze '
@@ -429,6 +442,9 @@ def main():
                     help='for mode stop, do not pass --freeze-mode (cryo binaries without it)')
     ap.add_argument('--scan-size', type=int, help='memory of scan_cost, MiB (default: --size)')
     ap.add_argument('--no-scan', action='store_true', help='skip scan_cost')
+    ap.add_argument('--no-alone-after', action='store_true',
+                    help='run the task alone only before cryo run, not after it too (the slowdown is '
+                    'then against that one run, and no drift is shown)')
     ap.add_argument('--full-runs', type=int, default=3,
                     help='full checkpoints of the running task per rate and mode (default 3; 0: none)')
     ap.add_argument('--dir', default=tempfile.gettempdir(), help='where the stores go (default $TMPDIR or /tmp)')
