@@ -20,8 +20,9 @@ bool CpuVisit::enabled() {
 
 CpuVisit::CpuVisit(pid_t pid) {
   if (!enabled()) return;
+  cpu_set_t task;
   CPU_ZERO(&own_);
-  CPU_ZERO(&task_);
+  CPU_ZERO(&task);
   if (::sched_getaffinity(0, sizeof own_, &own_) != 0) return;
   std::vector<pid_t> tids;
   try {
@@ -38,13 +39,13 @@ CpuVisit::CpuVisit(pid_t pid) {
       policy &= ~SCHED_RESET_ON_FORK;
       if (policy == SCHED_FIFO || policy == SCHED_RR || policy == SCHED_DEADLINE) return;
     }
-    CPU_OR(&task_, &task_, &s);
+    CPU_OR(&task, &task, &s);
   }
   cpu_set_t both;
-  CPU_AND(&both, &own_, &task_);
-  if (CPU_COUNT(&task_) == 0 || CPU_COUNT(&both) != 0) return;
+  CPU_AND(&both, &own_, &task);
+  if (CPU_COUNT(&task) == 0 || CPU_COUNT(&both) != 0) return;
   auto t = std::chrono::steady_clock::now();
-  if (::sched_setaffinity(0, sizeof task_, &task_) != 0) {
+  if (::sched_setaffinity(0, sizeof task, &task) != 0) {
     spdlog::debug("pid {}: the scan stays on cryo's CPUs: {}", pid, std::strerror(errno));
     return;
   }

@@ -35,7 +35,6 @@ class CpuVisit {
 
  private:
   cpu_set_t own_{};
-  cpu_set_t task_{};
   bool moved_ = false;
   std::chrono::microseconds arrival_{0};
 };

@@ -224,8 +224,11 @@ void Tracee::freeze(const SlowToStop& slowToStop) {
 
 void Tracee::detach(int sig) {
   if (!attached_) return;
-  if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig))) ==
-      0) {
+  auto detachNow = [&] {
+    return ::ptrace(PTRACE_DETACH, tid_, nullptr,
+                    reinterpret_cast<void*>(static_cast<intptr_t>(sig))) == 0;
+  };
+  if (detachNow()) {
     attached_ = false;
     return;
   }
@@ -242,10 +245,7 @@ void Tracee::detach(int sig) {
     if (!attached_) return;  // it exited meanwhile (and wait() reaped it)
     throw;
   }
-  if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig))) !=
-          0 &&
-      errno != ESRCH)
-    failErrno("{}: detach failed", who());
+  if (!detachNow() && errno != ESRCH) failErrno("{}: detach failed", who());
   attached_ = false;
 }
 
