@@ -10,6 +10,8 @@
  *   stopped     from CPU 1 while the child is stopped (SIGSTOP .. SIGCONT; what a freeze does);
  *   same_cpu    from CPU 0 while the child runs (the scan preempts the child);
  *   moved       from CPU 0, the scanning thread moving itself there from CPU 1 for each scan;
+ *   moved_fifo  as moved, the scanning thread at SCHED_FIFO 1 while it is there: its wake-up
+ *               on CPU 0 preempts the child at once instead of waiting for the child's slice;
  *   read_only   from CPU 1 while the child runs, without re-protecting (PM_SCAN_WP_MATCHING
  *               off): the written pages stay writable, so the next scan reports them again.
  * Per mode: the median and p90 of one scan, the pages it reported, and the child's units of work
@@ -113,8 +115,17 @@ static void wait_state(pid_t pid, char want) {
   }
 }
 
-enum mode { NONE, RUNNING, STOPPED, SAME_CPU, MOVED, READ_ONLY };
-static const char* mode_names[] = {"none", "running", "stopped", "same_cpu", "moved", "read_only"};
+enum mode { NONE, RUNNING, STOPPED, SAME_CPU, MOVED, MOVED_FIFO, READ_ONLY };
+static const char* mode_names[] = {"none",  "running",    "stopped",  "same_cpu",
+                                   "moved", "moved_fifo", "read_only"};
+
+static void fifo(int on) {
+  struct sched_param p = {.sched_priority = on ? 1 : 0};
+  if (sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &p) != 0) {
+    perror("scan_running: sched_setscheduler");
+    exit(1);
+  }
+}
 
 int main(int argc, char** argv) {
   size_t mib = argc > 1 ? strtoul(argv[1], 0, 10) : 1024;
@@ -154,7 +165,8 @@ int main(int argc, char** argv) {
   int maxScans = (int)(seconds * 100) + 8;
   double* times = calloc((size_t)maxScans, sizeof *times);
   double basePerMs = 0;
-  static const enum mode order[] = {NONE, RUNNING, STOPPED, SAME_CPU, MOVED, READ_ONLY, NONE};
+  static const enum mode order[] = {NONE,  RUNNING,    STOPPED,   SAME_CPU,
+                                     MOVED, MOVED_FIFO, READ_ONLY, NONE};
   double* moveTimes = calloc((size_t)maxScans, sizeof *moveTimes);
   for (size_t m = 0; m < sizeof order / sizeof *order; m++) {
     enum mode mode = order[m];
@@ -172,10 +184,13 @@ int main(int argc, char** argv) {
         wait_state(child, 'T');
       }
       double m0 = now_s();
-      if (mode == MOVED) pin(0);
+      int moves = mode == MOVED || mode == MOVED_FIFO;
+      if (mode == MOVED_FIFO) fifo(1);
+      if (moves) pin(0);
       pages += scan(&s, mode != READ_ONLY, &times[n]);
-      if (mode == MOVED) {
+      if (moves) {
         pin(1);
+        if (mode == MOVED_FIFO) fifo(0);
         moveTimes[n] = now_s() - m0 - times[n];
       }
       if (mode == STOPPED) kill(child, SIGCONT);
@@ -193,10 +208,10 @@ int main(int argc, char** argv) {
            "child's work %.1f %% of alone\n",
            mode_names[mode], p50, p90, n, mib, n ? (double)pages / n : 0.0,
            basePerMs > 0 ? 100.0 * perMs / basePerMs : 0.0);
-    if (mode == MOVED)
-      printf("scan_running_move %.3f ms  # p90 %.3f ms: moving the scanning thread to the child's "
+    if (mode == MOVED || mode == MOVED_FIFO)
+      printf("scan_running_%s_move %.3f ms  # p90 %.3f ms: moving the scanning thread to the child's "
              "CPU and back, beside the scan\n",
-             pct(moveTimes, n, 50) * 1e3, pct(moveTimes, n, 90) * 1e3);
+             mode_names[mode], pct(moveTimes, n, 50) * 1e3, pct(moveTimes, n, 90) * 1e3);
     fflush(stdout);
   }
   kill(child, SIGKILL);

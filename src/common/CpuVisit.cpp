@@ -45,8 +45,10 @@ CpuVisit::CpuVisit(pid_t pid) {
   CPU_AND(&both, &own_, &task);
   if (CPU_COUNT(&task) == 0 || CPU_COUNT(&both) != 0) return;
   auto t = std::chrono::steady_clock::now();
+  raise(pid);
   if (::sched_setaffinity(0, sizeof task, &task) != 0) {
     spdlog::debug("pid {}: the scan stays on cryo's CPUs: {}", pid, std::strerror(errno));
+    lower();
     return;
   }
   moved_ = true;
@@ -54,11 +56,37 @@ CpuVisit::CpuVisit(pid_t pid) {
       std::chrono::steady_clock::now() - t);
 }
 
+void CpuVisit::raise(pid_t pid) {
+  int policy = ::sched_getscheduler(0);
+  if (policy < 0 || ::sched_getparam(0, &param_) != 0) return;
+  policy_ = policy;
+  policy &= ~SCHED_RESET_ON_FORK;
+  if (policy == SCHED_FIFO || policy == SCHED_RR || policy == SCHED_DEADLINE) return;
+  sched_param fifo{};
+  fifo.sched_priority = ::sched_get_priority_min(SCHED_FIFO);
+  if (::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &fifo) != 0) {
+    spdlog::debug("pid {}: the scan visits at cryo's own policy (SCHED_FIFO refused: {})", pid,
+                  std::strerror(errno));
+    return;
+  }
+  raised_ = true;
+}
+
+void CpuVisit::lower() {
+  if (!raised_) return;
+  if (::sched_setscheduler(0, policy_, &param_) != 0)
+    spdlog::error("cannot give cryo's thread its own scheduling policy back after a scan: {}",
+                  std::strerror(errno));
+  raised_ = false;
+}
+
 CpuVisit::~CpuVisit() {
   if (!moved_) return;
+  // Home first: lowered while still on the task's CPU, the thread would wait there again.
   if (::sched_setaffinity(0, sizeof own_, &own_) != 0)
     spdlog::error("cannot move cryo's thread back to its own CPUs after a scan: {}",
                   std::strerror(errno));
+  lower();
 }
 
 }  // namespace cryo

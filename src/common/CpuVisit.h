@@ -19,13 +19,20 @@ class CpuVisit {
   // Moves the calling thread onto the CPUs `pid`'s threads may run on, if none of them is
   // one of the caller's own (cryo was given CPUs of its own) and no thread of the task runs at
   // a real-time policy (it would keep the visitor from running). Otherwise nothing moves.
+  // While there, a thread at an ordinary policy runs at SCHED_FIFO 1: its arrival then
+  // preempts the task at once, where at the task's own policy it waits for the task's time
+  // slice to end (1.7 ms median, 3.3 ms p90 here; 0.15 ms at SCHED_FIFO: scan_running). A
+  // thread already at a real-time policy keeps it. Without the right to raise its policy
+  // (no CAP_SYS_NICE) it visits at its own.
   explicit CpuVisit(pid_t pid);
   CpuVisit(const CpuVisit&) = delete;
   CpuVisit& operator=(const CpuVisit&) = delete;
-  // Back on the CPUs the thread had.
+  // Back on the CPUs the thread had, then at the policy it had.
   ~CpuVisit();
 
   bool moved() const { return moved_; }
+  // Whether the visit raised the thread to SCHED_FIFO.
+  bool raised() const { return raised_; }
   // How long the move took: the thread runs on the task's CPUs when the kernel returns from
   // the move, so this includes waiting for the task to give way.
   std::chrono::microseconds arrival() const { return arrival_; }
@@ -34,8 +41,13 @@ class CpuVisit {
   static bool enabled();
 
  private:
+  void raise(pid_t pid);
+  void lower();
   cpu_set_t own_{};
   bool moved_ = false;
+  bool raised_ = false;
+  int policy_ = SCHED_OTHER;  // the thread's own, given back after a raised visit
+  sched_param param_{};
   std::chrono::microseconds arrival_{0};
 };
 

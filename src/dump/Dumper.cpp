@@ -364,11 +364,16 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
                   frozen.members().size(), phases);
   }
   realtime.reset();  // (killed tasks: the pages are stored at the ordinary priority)
+  auto pendingStart = Clock::now();
+  bool pending = !pendingPages.empty();
   storePending();
+  if (pending)
+    spdlog::debug("pid {}: pages copied frozen stored in {} us", pid, usSince(pendingStart));
   for (const Precopied& pc : precopiedOf) {
     // Every page copied while the task ran that the final freeze did not copy again is the
     // page as it was at the freeze: the tracker reported no write to it since its copy.
     img::Process& p = *tree.mutable_processes(pc.index);
+    auto storeStart = Clock::now();
     DirtySet frozenCopied;
     for (const auto& [s, e] : pc.frozenCopied) frozenCopied.add(s, e);
     // Mapping by mapping: a run never spans two mappings.
@@ -378,7 +383,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       n += pc.cache->store(writer.pages(), DirtySet{{s, e}}.subtract(frozenCopied), runs);
     std::sort(runs.begin(), runs.end(),
               [](const img::PageRun& a, const img::PageRun& b) { return a.vaddr() < b.vaddr(); });
-    spdlog::debug("pid {}: {} pre-copied pages stored", p.pid(), n);
+    spdlog::debug("pid {}: {} pre-copied pages stored in {} us", p.pid(), n, usSince(storeStart));
   }
   uint64_t pages = 0;
   for (const auto& p : tree.processes())

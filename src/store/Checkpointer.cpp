@@ -397,7 +397,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // small enough for the final freeze (or stops shrinking).
   uint64_t prev = UINT64_MAX;
   auto roundsStarted = Clock::now();
-  auto patience = incremental ? policy_.patience : policy_.fullPatience;
+  auto patience = policy_.patience;
   for (int round = 1;; ++round) {
     auto t = Clock::now();
     uint64_t collectUs = 0;

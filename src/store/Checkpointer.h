@@ -34,12 +34,11 @@ struct CheckpointPolicy {
   // its memory after start-up) go on while what is left would stop the task longer than the
   // budget (without one: `longFreeze`), for at most `patience` of rounds in all: a burst of
   // writes usually ends, and copying it while the task runs is what keeps the freeze short.
+  // The patience outlasts a task's first touches of its memory (0.4-3.6 s for 1 GiB on a
+  // virtual machine whose host backs memory lazily), whichever checkpoint they fall in: the
+  // checkpoint comes late, and the one before stands for the task meanwhile.
   std::chrono::microseconds longFreeze{10000};
-  std::chrono::milliseconds patience{1000};
-  // The same for the first, full checkpoint, which is most often taken while the task fills
-  // its memory after start-up: that burst lasts as long as the task's first touches of its
-  // memory take (0.4-3.6 s for 1 GiB on a virtual machine whose host backs memory lazily).
-  std::chrono::milliseconds fullPatience{10000};
+  std::chrono::milliseconds patience{10000};
   // SCHED_FIFO priority of cryo's thread while the task is stopped and during the pre-copy
   // round just before (`--freeze-priority`; 0: cryo's ordinary policy).
   int freezePriority = 0;

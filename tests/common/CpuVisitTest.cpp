@@ -1,6 +1,6 @@
-// CpuVisitTest: the visiting thread runs on the task's CPUs and comes back to its own; it stays
-// home when it shares a CPU with the task, when the task runs at a real-time policy, and when
-// switched off.
+// CpuVisitTest: the visiting thread runs on the task's CPUs (at SCHED_FIFO, to preempt the task
+// at once) and comes back to its own CPUs and policy; it stays home when it shares a CPU with
+// the task, when the task runs at a real-time policy, and when switched off.
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -42,6 +42,8 @@ class CpuVisitTest : public ::testing::Test {
       ::waitpid(child_, nullptr, 0);
     }
     ::sched_setaffinity(0, sizeof saved_, &saved_);
+    sched_param ordinary{};
+    ::sched_setscheduler(0, SCHED_OTHER, &ordinary);
     ::unsetenv("CRYO_SCAN_CPU");
   }
   // A child that sleeps on `cpus`, at `policy`.
@@ -70,6 +72,54 @@ TEST_F(CpuVisitTest, visit_runs_on_the_task_cpu_and_comes_back) {
   cpu_set_t now = ownCpus(), one = only(1);
   EXPECT_TRUE(CPU_EQUAL(&now, &one)) << "the thread did not get its own CPUs back";
   EXPECT_EQ(::sched_getcpu(), 1);
+}
+
+int policyOfThisThread(int* priority) {
+  sched_param p{};
+  EXPECT_EQ(::sched_getparam(0, &p), 0);
+  *priority = p.sched_priority;
+  return ::sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+}
+
+TEST_F(CpuVisitTest, visit_preempts_a_busy_task_at_fifo_and_gives_the_policy_back) {
+  child_ = ::fork();
+  ASSERT_GE(child_, 0);
+  if (child_ == 0) {
+    volatile unsigned long spins = 0;
+    for (;;) spins = spins + 1;
+  }
+  cpu_set_t zero = only(0);
+  ASSERT_EQ(::sched_setaffinity(child_, sizeof zero, &zero), 0);
+  int prio = -1;
+  ASSERT_EQ(policyOfThisThread(&prio), SCHED_OTHER);
+  {
+    CpuVisit visit(child_);
+    EXPECT_TRUE(visit.moved());
+    EXPECT_TRUE(visit.raised());
+    EXPECT_EQ(::sched_getcpu(), 0);
+    EXPECT_EQ(policyOfThisThread(&prio), SCHED_FIFO) << "the visit waits for the task's slice";
+    EXPECT_EQ(prio, 1);
+  }
+  EXPECT_EQ(policyOfThisThread(&prio), SCHED_OTHER) << "the thread kept SCHED_FIFO";
+  EXPECT_EQ(prio, 0);
+  EXPECT_EQ(::sched_getcpu(), 1);
+}
+
+TEST_F(CpuVisitTest, visit_keeps_the_real_time_priority_the_thread_had) {
+  startChild(only(0));
+  sched_param p{};
+  p.sched_priority = 7;
+  ASSERT_EQ(::sched_setscheduler(0, SCHED_FIFO, &p), 0);
+  int prio = -1;
+  {
+    CpuVisit visit(child_);
+    EXPECT_TRUE(visit.moved());
+    EXPECT_FALSE(visit.raised());
+    EXPECT_EQ(policyOfThisThread(&prio), SCHED_FIFO);
+    EXPECT_EQ(prio, 7);
+  }
+  EXPECT_EQ(policyOfThisThread(&prio), SCHED_FIFO);
+  EXPECT_EQ(prio, 7) << "the visit changed a priority it did not raise";
 }
 
 TEST_F(CpuVisitTest, visit_stays_home_on_a_cpu_shared_with_the_task) {

@@ -1,9 +1,10 @@
 /* write_burst: rewrites a whole buffer at full speed for a while (as a task filling or rebuilding its memory does), then goes calm, and at the end verifies the buffer holds what the last pass wrote.
  *
- *   write_burst BURST_MS MIB CALM_MS
+ *   write_burst BURST_MS MIB CALM_MS [QUIET_MS]
  *
- * Maps MIB MiB of private anonymous memory and writes every page of it once, then prints
- * "bursting". For BURST_MS milliseconds it writes every page again and again, each pass a value
+ * Maps MIB MiB of private anonymous memory and writes every page of it once. With QUIET_MS, it
+ * then prints "filled" and sleeps QUIET_MS milliseconds (10 ms at a time, counting its naps).
+ * Then it prints "bursting". For BURST_MS milliseconds it writes every page again and again, each pass a value
  * of its own in the page's first word (pass * 1000003 + page). Then it prints "calm after N
  * passes", and for CALM_MS milliseconds it only sleeps,
  * 10 ms at a time, counting its naps in one page. At the end it checks that every page holds
@@ -22,12 +23,12 @@ static uint64_t now_ms(void) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    prog_say("usage: write_burst BURST_MS MIB CALM_MS\n");
+    prog_say("usage: write_burst BURST_MS MIB CALM_MS [QUIET_MS]\n");
     return 2;
   }
   long burst = strtol(argv[1], NULL, 10), mib = strtol(argv[2], NULL, 10);
-  long calm = strtol(argv[3], NULL, 10);
-  if (burst < 1 || mib < 1 || calm < 0) {
+  long calm = strtol(argv[3], NULL, 10), quiet = argc > 4 ? strtol(argv[4], NULL, 10) : -1;
+  if (burst < 1 || mib < 1 || calm < 0 || (argc > 4 && quiet < 0)) {
     prog_say("write_burst: bad arguments\n");
     return 2;
   }
@@ -38,6 +39,13 @@ int main(int argc, char** argv) {
   if (naps == MAP_FAILED) return 99;
   volatile uint64_t pass = 1;
   for (size_t p = 0; p < npages; p++) *(volatile uint64_t*)(buf + p * PAGE) = pass * 1000003u + p;
+  if (quiet >= 0) {
+    prog_say("filled\n");
+    for (long slept = 0; slept < quiet; slept += 10) {
+      prog_sleep_ms(10);
+      ++*naps;
+    }
+  }
   prog_say("bursting\n");
   uint64_t end = now_ms() + (uint64_t)burst;
   while (now_ms() < end) {
