@@ -59,10 +59,6 @@ void fillIdentity(pid_t pid, const ProcStat& st, img::Process& p) {
   if (!arg.empty()) p.add_cmdline(arg);
 }
 
-// Copy buffers of a process whose dump copies few pages frozen (an incremental or pre-copied
-// one): copying and storing then overlap.
-constexpr size_t kMinCopyBuffers = 4;
-
 // Enough 8 MiB buffers for a process's resident memory (full dumps), within `budgetKb` (what
 // is left of a quarter of the memory available); at least kMinCopyBuffers. The budget shrinks
 // by what is taken.
@@ -76,7 +72,7 @@ size_t copyBufferCount(pid_t pid, const DumpOptions& opts, bool precopied, uint6
   uint64_t rssKb = field(rollup, "\nRss:");
   uint64_t wantKb = std::min(rssKb + rssKb / 16, budgetKb);
   budgetKb -= wantKb;
-  return std::max(kMinCopyBuffers, static_cast<size_t>(wantKb / (8 * 1024)) + 1);
+  return std::max(kMinCopyBuffers, static_cast<size_t>(wantKb / (kCopyBufferBytes / 1024)) + 1);
 }
 
 uint64_t copyBudgetKb() {
@@ -163,7 +159,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   auto ensurePool = [&](pid_t p, bool precopied) {
     size_t want = copyBufferCount(p, opts, precopied, budgetKb);
     std::unique_ptr<BufferPool>& pool = pools[p];
-    if (!pool || pool->count() < want) pool = std::make_unique<BufferPool>(want, 8 << 20);
+    if (!pool || pool->count() < want) pool = std::make_unique<BufferPool>(want, kCopyBufferBytes);
   };
   ensurePool(pid, opts.precopied != nullptr);
   for (const auto& [c, hint] : childHints) ensurePool(c, opts.childPrecopied.count(c) != 0);
@@ -268,7 +264,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     }
     auto t = Clock::now();
     std::unique_ptr<BufferPool>& pool = pools[member.pid];
-    if (!pool) pool = std::make_unique<BufferPool>(kMinCopyBuffers, 8 << 20);  // new since the listing
+    if (!pool) pool = std::make_unique<BufferPool>(kMinCopyBuffers, kCopyBufferBytes);  // new since the listing
     DumpContext ctx(*member.freezer, writer.pages(), *pool, own);
     ctx.setFrozenStat(member.stat);
     ctx.setSharedMappings(&shared);

@@ -5,12 +5,19 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 
 #include "dump/DumpContext.h"
 
 namespace cryo {
+
+// The buffers the frozen copy fills: 8 MiB each, and kMinCopyBuffers of them for a process
+// whose dump copies few pages frozen (an incremental or pre-copied one; copying and storing
+// then overlap). A freeze that copies more than its buffers hold waits for pages to be stored.
+constexpr size_t kCopyBufferBytes = 8 << 20;
+constexpr size_t kMinCopyBuffers = 4;
 
 struct DumpResult {
   uint64_t freezeUs = 0;     // all stops of this checkpoint

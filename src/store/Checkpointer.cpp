@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <utility>
 
 #include "common/CpuVisit.h"
@@ -17,6 +18,7 @@
 #include "dump/PageSelection.h"
 #include "dump/PrecopyCache.h"
 #include "dump/ProcessTree.h"
+#include "image/ImageFormat.h"
 #include "image/ImageReader.h"
 #include "inject/ProcessFreezer.h"
 #include "track/DirtyTracker.h"
@@ -41,6 +43,11 @@ using Clock = std::chrono::steady_clock;
 uint64_t usSince(Clock::time_point t) {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
+}
+
+// A freeze's forecast copy time, for the log (UINT64_MAX: more than its buffers hold).
+std::string forecastText(uint64_t us) {
+  return us == UINT64_MAX ? std::string("more than its buffers hold") : fmt::format("about {} us", us);
 }
 
 // The private anonymous mappings of a listing.
@@ -302,6 +309,7 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   }
   freezer.thaw();
   uint64_t stop = usSince(frozenAt);
+  rate_.restart(frozenAt);  // the writes tracked from here on
   // Every child gets a tracker of its own, armed in a short stop of that child alone (what a
   // child writes from then on is copied again before or in the final freeze).
   children_.clear();
@@ -331,17 +339,30 @@ uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   return stop;
 }
 
-bool Checkpointer::waitBurstOut(uint64_t copyUs, Clock::time_point roundsStarted,
+bool Checkpointer::waitBurstOut(uint64_t freezeCopyUs, Clock::time_point roundsStarted,
                                 std::chrono::milliseconds patience) const {
-  // Under 1 ms of copying is not worth waiting for: the rest of a freeze costs about as much.
-  constexpr uint64_t kWorthWaitingUs = 1000;
-  auto limit = policy_.maxFreeze.count() != 0 ? policy_.maxFreeze : policy_.longFreeze;
-  uint64_t longFreezeUs = std::max<uint64_t>(static_cast<uint64_t>(limit.count()), kWorthWaitingUs);
-  // A budget the rest of the freeze alone exceeds (as last measured) is not met by any
-  // number of rounds.
-  bool reachable = policy_.maxFreeze.count() == 0 ||
-                   fixedStopUs_ < static_cast<double>(policy_.maxFreeze.count());
-  return reachable && copyUs > longFreezeUs && Clock::now() - roundsStarted < patience;
+  if (Clock::now() - roundsStarted >= patience) return false;
+  if (policy_.maxFreeze.count() == 0)
+    return freezeCopyUs > static_cast<uint64_t>(policy_.longFreeze.count());
+  // Within a budget, the copy has what the rest of the freeze leaves of it (as last measured).
+  // A budget the rest alone exceeds is not met by any number of rounds.
+  double room = static_cast<double>(policy_.maxFreeze.count()) - fixedStopUs_;
+  return room > 0 && static_cast<double>(freezeCopyUs) > room;
+}
+
+uint64_t Checkpointer::freezeCopyForecastUs() const {
+  // What the task writes from the last collect to the freeze, at its recent rate.
+  uint64_t pages = rate_.forecast(Clock::now());
+  // More than half the freeze's copy buffers (the parts' last batches may take the rest) would
+  // be stored while the task is frozen, a page at a time far slower than a copy: long.
+  size_t buffers = kMinCopyBuffers;
+  if (auto it = pools_.find(pid_); it != pools_.end() && it->second) buffers = it->second->count();
+  if (pages > buffers * kCopyBufferBytes / 2 / image::kPageSize) return UINT64_MAX;
+  // Copied at the slower of the rounds' pace and the last freezes' (a freeze also reads each
+  // run's page table entries). 1 us a page before either is measured.
+  double usPerPage = std::max(copyUsPerPage_, frozenUsPerPage_);
+  if (usPerPage == 0) usPerPage = 1.0;
+  return static_cast<uint64_t>(static_cast<double>(pages) * usPerPage);
 }
 
 uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
@@ -404,8 +425,17 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     uint64_t n = precopyRound(o, round, collectUs);
     uint64_t us = usSince(t);
     double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
-    spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us)", pid_, round, n,
-                  us, collectUs);
+    uint64_t forecastUs = freezeCopyForecastUs();
+    spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us); {:.3f} pages/us "
+                  "written lately, a freeze now would copy {}",
+                  pid_, round, n, us, collectUs, rate_.pagesPerUs(), forecastText(forecastUs));
+    // A burst of writes (what the task has written lately would take long to copy frozen)
+    // is waited out with more rounds, within the patience, whatever this round found: one
+    // that found few pages (it was short, or the task was off its CPU) does not end it.
+    if (waitBurstOut(forecastUs, roundsStarted, patience)) {
+      prev = n;
+      continue;
+    }
     if (n <= finalPagesTarget(usPerPage)) break;
     // Enough rounds once copying a round's pages takes no longer than its scan: what the
     // task writes meanwhile, left for the last round before the freeze, then depends on the
@@ -415,13 +445,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     bool stalled = round >= policy_.maxRounds ||
                    (round >= 3 && n * 10 > prev * 8);  // not shrinking: writes outpace the copy
     prev = n;
-    if (scanBound) break;
-    if (!stalled) continue;
-    // Stalled with much left: wait the burst out with more rounds, within the patience.
-    if (!waitBurstOut(us - collectUs, roundsStarted, patience)) break;
-    spdlog::debug("pid {}: precopy rounds stalled with {} pages left (about {} us to copy): "
-                  "going on",
-                  pid_, n, us - collectUs);
+    if (scanBound || stalled) break;
   }
   // The dump's preparations (the image directory, the listings, its buffers) take a while,
   // and the task writes on meanwhile: one last round, once they are done and immediately
@@ -431,16 +455,23 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
     uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
-    while (waitBurstOut(usSince(t) - collectUs, roundsStarted, patience)) {
-      spdlog::debug("pid {}: {} pages written while the dump prepared: one more round", pid_, n);
+    uint64_t forecastUs;
+    while (waitBurstOut(forecastUs = freezeCopyForecastUs(),
+                        roundsStarted, patience)) {
+      spdlog::debug("pid {}: {} pages written while the dump prepared, a freeze now would copy "
+                    "{}: one more round",
+                    pid_, n, forecastText(forecastUs));
       t = Clock::now();
       n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
     }
     // The final collect sees mappings as the last round left them: the rounds' registrations
     // must show in the VmFlags the freeze reuses (read again only if the round made some).
     if (d.mapsHint.empty()) d.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
-    spdlog::debug("pid {}: last precopy round, before the freeze: {} pages in {} us (collect {} us)",
-                  pid_, n, usSince(t), collectUs);
+    spdlog::debug("pid {}: last precopy round, before the freeze: {} pages in {} us (collect {} "
+                  "us), a freeze now would copy {}",
+                  pid_, n, usSince(t), collectUs, forecastText(forecastUs));
+    // The freeze follows at once, and its collect re-protects every page.
+    rate_.restart(Clock::now());
   };
   if (o.mapsHint.empty()) o.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
   o.keptPools = &pools_;
@@ -461,6 +492,12 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   double fixed = static_cast<double>(info.dump.stopUs) -
                  static_cast<double>(std::min(info.dump.frozenCopyUs, info.dump.stopUs));
   fixedStopUs_ = fixedStopUs_ == 0 ? fixed : 0.7 * fixedStopUs_ + 0.3 * fixed;
+  // And what a page cost it, from freezes that copied enough for the fixed part not to count.
+  if (info.dump.finalPages >= 256) {
+    double perPage = static_cast<double>(info.dump.frozenCopyUs) /
+                     static_cast<double>(info.dump.finalPages);
+    frozenUsPerPage_ = frozenUsPerPage_ == 0 ? perPage : 0.7 * frozenUsPerPage_ + 0.3 * perPage;
+  }
   if (info.dump.overBudget)
     spdlog::warn("checkpoint {} of pid {}: the task was frozen {} us, over the --max-freeze "
                  "budget of {} us",
@@ -495,6 +532,11 @@ uint64_t Checkpointer::precopyRound(DumpOptions& o, int round, uint64_t& collect
   collectUs = usSince(t);
   uint64_t n = cache_->copy(written, anon);
   n += precopyChildren();
+  rate_.collected(t + std::chrono::microseconds(collectUs), n);
+  if (n >= 64) {  // fewer say more of the round's fixed costs than of a page's
+    double perPage = static_cast<double>(usSince(t) - collectUs) / static_cast<double>(n);
+    copyUsPerPage_ = copyUsPerPage_ == 0 ? perPage : 0.7 * copyUsPerPage_ + 0.3 * perPage;
+  }
   o.precopyCopyUs += usSince(t);
   o.precopyPages += n;
   o.precopyRounds = static_cast<uint32_t>(round);

@@ -15,6 +15,7 @@
 
 #include "dump/Dumper.h"
 #include "store/CheckpointStore.h"
+#include "store/DirtyRate.h"
 
 namespace cryo {
 
@@ -30,10 +31,11 @@ struct CheckpointPolicy {
   // fits in it (or the rounds stop converging); a stop that overran it is reported.
   std::chrono::microseconds maxFreeze{0};
   int maxRounds = 8;
-  // Rounds that stopped shrinking (the task writes as fast as they copy, e.g. while it fills
-  // its memory after start-up) go on while what is left would stop the task longer than the
-  // budget (without one: `longFreeze`), for at most `patience` of rounds in all: a burst of
-  // writes usually ends, and copying it while the task runs is what keeps the freeze short.
+  // During a burst of writes (the task writes about as fast as the rounds copy, e.g. while it
+  // fills its memory after start-up) rounds go on while a freeze would copy, at the task's
+  // recent write rate, for longer than the budget leaves (without one: `longFreeze`) or more
+  // than the freeze's buffers hold, for at most `patience` of rounds in all: a burst usually
+  // ends, and copying it while the task runs is what keeps the freeze short.
   // The patience outlasts a task's first touches of its memory (0.4-3.6 s for 1 GiB on a
   // virtual machine whose host backs memory lazily), whichever checkpoint they fall in: the
   // checkpoint comes late, and the one before stands for the task meanwhile.
@@ -87,11 +89,15 @@ class Checkpointer {
   uint64_t armStop(const std::vector<MapsEntry>& hint);
   // How many pages the final freeze may copy within the budget (estimate).
   uint64_t finalPagesTarget(double usPerPage) const;
-  // Whether rounds that stalled go on: the last one's copy (`copyUs`) would stop the task longer
-  // than the budget (or the policy's long freeze), the budget can be met at all, and the
-  // `patience` since `roundsStarted` is not used up.
-  bool waitBurstOut(uint64_t copyUs, std::chrono::steady_clock::time_point roundsStarted,
+  // Whether rounds go on to wait a burst of writes out: a freeze now would copy for longer
+  // (`freezeCopyUs`) than the budget leaves after the rest of a freeze (without a budget: than
+  // the policy's long freeze), the budget can be met at all, and the `patience` since
+  // `roundsStarted` is not used up.
+  bool waitBurstOut(uint64_t freezeCopyUs, std::chrono::steady_clock::time_point roundsStarted,
                     std::chrono::milliseconds patience) const;
+  // How long a freeze now would copy what the task wrote since the last round's collect, at
+  // its recent rate (`rate_`).
+  uint64_t freezeCopyForecastUs() const;
 
   CheckpointStore& store_;
   pid_t pid_;
@@ -102,6 +108,10 @@ class Checkpointer {
   std::filesystem::path parent_;
   // The last final stop's time not spent copying pages (collecting the other state).
   double fixedStopUs_ = 0;
+  // What a page cost the last rounds, and the last freezes, that copied many (0: none yet).
+  double copyUsPerPage_ = 0;
+  double frozenUsPerPage_ = 0;
+  DirtyRate rate_;  // how fast the task writes, from the rounds' collects
   // Copies made while the task runs; its memory is kept from one checkpoint to the next.
   std::unique_ptr<PrecopyCache> cache_;
   std::vector<MapsEntry> lastMaps_;  // the last smaps-exact listing of the task's mappings
