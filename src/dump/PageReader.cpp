@@ -7,7 +7,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 
@@ -65,7 +68,8 @@ PageReader::~PageReader() {
 }
 
 PageReader::PageReader(pid_t pid, RemoteMemory& mem, PageWriter& out, BufferPool& pool)
-    : pid_(pid), mem_(mem), out_(out), pool_(pool) {
+    : pid_(pid), mem_(mem), out_(out), pool_(pool),
+      storerPlacement_(ThreadPlacement::ofCallingThread()) {
   if (pool.bufferSize() < kBatchPages * kPage) fail("copy buffers are too small");
 }
 
@@ -284,6 +288,12 @@ void PageReader::storeUnchecked(google::protobuf::RepeatedPtrField<img::PageRun>
 
 void PageReader::storeLoop(google::protobuf::RepeatedPtrField<img::PageRun>* runs) {
   ::pthread_setname_np(::pthread_self(), "cryo-storer");  // (as `top -H` shows it)
+  // Started by the freeze's helper it would store at the idle policy on the task's CPUs,
+  // hardly at all beside a busy task (and the next checkpoint waits for it). A matter of
+  // speed only: if refused, it stores where it is.
+  if (!storerPlacement_.applyToCallingThread())
+    spdlog::debug("pid {}: the storer keeps its creator's CPUs or policy: {}", pid_,
+                  std::strerror(errno));
   for (;;) {
     Batch b;
     {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/BufferPool.h"
+#include "common/ThreadPlacement.h"
 #include "cryo.pb.h"
 #include "image/PageWriter.h"
 #include "inject/RemoteMemory.h"
@@ -117,6 +118,9 @@ class PageReader {
   std::deque<Batch> full_;
   bool done_ = false;
   std::thread storer_;
+  // Where the storer runs: the owner's CPUs and policy (it may be started by the freeze's
+  // helper, at the idle policy on the task's CPUs).
+  ThreadPlacement storerPlacement_;
   google::protobuf::RepeatedPtrField<img::PageRun>* runs_ = nullptr;
   std::exception_ptr storeError_;
 };

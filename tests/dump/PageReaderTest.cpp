@@ -2,12 +2,18 @@
 // data (dropped since, or all zeros) are stored as ZERO runs, with or without pagemap's word.
 #include "dump/PageReader.h"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +78,89 @@ TEST(PageReaderTest, written_pages_are_copied_exactly_and_empty_ones_stored_as_z
     EXPECT_TRUE(zero.count(page)) << "page " << page;
   }
   EXPECT_EQ(data.size(), 3u);
+  std::filesystem::remove_all(dir);
+}
+
+// The tid of this process's thread named `name`, or 0.
+pid_t threadNamed(const std::string& name) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string n;
+    std::getline(comm, n);
+    if (n == name) return static_cast<pid_t>(std::stol(e.path().filename().string()));
+  }
+  return 0;
+}
+
+// A copy that outgrows its buffers starts the storer from the copying thread. When that is the
+// freeze's helper (idle policy, on the task's CPU), the storer must not inherit that: it would
+// hardly run beside a busy task, and every later checkpoint would wait for it. It takes the
+// policy and CPUs of the thread that made the reader. A watcher looks at the storer while it
+// lives (it stores 64 MiB: milliseconds) and must see it there.
+TEST(PageReaderTest, storer_started_by_an_idle_helper_runs_at_the_readers_owner_placement) {
+  cpu_set_t mine;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof mine, &mine), 0);
+  if (CPU_COUNT(&mine) < 2) GTEST_SKIP() << "needs two CPUs to tell the sets apart";
+  int myPolicy = ::sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+  // 16384 pages of this process in runs of 16 (copied without pagemap): 16 batches of 1024
+  // pages through two buffers, so the third batch needs the storer.
+  constexpr uint64_t kPages = 16384;
+  std::vector<uint8_t> memory(kPages * kPage + kPage);
+  uint64_t base = (reinterpret_cast<uint64_t>(memory.data()) + kPage - 1) & ~(kPage - 1);
+  for (uint64_t p = 0; p < kPages; ++p)
+    std::memset(reinterpret_cast<void*>(base + p * kPage), static_cast<int>(p % 251 + 1), kPage);
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cryo-pagereader-storer-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  google::protobuf::RepeatedPtrField<img::PageRun> runs;
+  std::atomic<bool> stop{false}, seen{false}, seenHome{false};
+  std::atomic<int> lastPolicy{-1};
+  std::thread watcher([&] {
+    while (!stop.load()) {
+      pid_t storer = threadNamed("cryo-storer");
+      if (storer <= 0) continue;
+      int policy = ::sched_getscheduler(storer);
+      cpu_set_t cpus;
+      CPU_ZERO(&cpus);
+      if (policy < 0 || ::sched_getaffinity(storer, sizeof cpus, &cpus) != 0) continue;
+      seen = true;
+      lastPolicy = policy;
+      if (policy == myPolicy && CPU_EQUAL(&cpus, &mine)) seenHome = true;
+    }
+  });
+  {
+    RemoteMemory mem(::getpid());
+    PageWriter out((dir / "pages.img").string());
+    BufferPool pool(2, 8 << 20);
+    PageReader reader(::getpid(), mem, out, pool);
+    for (uint64_t p = 0; p < kPages; p += 16)
+      reader.addRange(base + p * kPage, base + (p + 16) * kPage, PageReader::kAnonPresent, true);
+    std::thread helper([&] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &mine)) {
+          CPU_SET(c, &one);
+          break;
+        }
+      ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+      sched_param idle{};
+      ASSERT_EQ(::sched_setscheduler(0, SCHED_IDLE, &idle), 0);
+      reader.run(runs);
+    });
+    helper.join();
+    EXPECT_TRUE(reader.storing()) << "the copy did not need the storer";
+    reader.finish();
+  }
+  stop = true;
+  watcher.join();
+  ASSERT_TRUE(seen) << "the watcher never saw the storer";
+  EXPECT_TRUE(seenHome) << "the storer ran at policy " << lastPolicy.load() << " (SCHED_IDLE is "
+                        << SCHED_IDLE << "), not at its owner's " << myPolicy << " on its CPUs";
+  uint64_t stored = 0;
+  for (const img::PageRun& r : runs)
+    if (r.kind() == img::PageRun::DATA) stored += r.nr_pages();
+  EXPECT_EQ(stored, kPages);
   std::filesystem::remove_all(dir);
 }
 
