@@ -18,7 +18,6 @@ class ThreadPlacement {
 
   int policy() const { return policy_; }
   int nice() const { return nice_; }
-  const cpu_set_t& cpus() const { return cpus_; }
 
  private:
   cpu_set_t cpus_{};

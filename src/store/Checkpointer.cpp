@@ -45,6 +45,9 @@ uint64_t usSince(Clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
 }
 
+// Folds `sample` into the running average `avg` (0: none yet).
+void smooth(double& avg, double sample) { avg = avg == 0 ? sample : 0.7 * avg + 0.3 * sample; }
+
 // A freeze's forecast copy time, for the log (UINT64_MAX: more than its buffers hold).
 std::string forecastText(uint64_t us) {
   return us == UINT64_MAX ? std::string("more than its buffers hold") : fmt::format("about {} us", us);
@@ -455,14 +458,14 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     auto t = Clock::now();
     uint64_t collectUs = 0;
     uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
-    uint64_t forecastUs;
-    while (waitBurstOut(forecastUs = freezeCopyForecastUs(),
-                        roundsStarted, patience)) {
+    uint64_t forecastUs = freezeCopyForecastUs();
+    while (waitBurstOut(forecastUs, roundsStarted, patience)) {
       spdlog::debug("pid {}: {} pages written while the dump prepared, a freeze now would copy "
                     "{}: one more round",
                     pid_, n, forecastText(forecastUs));
       t = Clock::now();
       n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
+      forecastUs = freezeCopyForecastUs();
     }
     // The final collect sees mappings as the last round left them: the rounds' registrations
     // must show in the VmFlags the freeze reuses (read again only if the round made some).
@@ -491,13 +494,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // What the final stop spent besides copying pages (frozen copy time is about proportional).
   double fixed = static_cast<double>(info.dump.stopUs) -
                  static_cast<double>(std::min(info.dump.frozenCopyUs, info.dump.stopUs));
-  fixedStopUs_ = fixedStopUs_ == 0 ? fixed : 0.7 * fixedStopUs_ + 0.3 * fixed;
+  smooth(fixedStopUs_, fixed);
   // And what a page cost it, from freezes that copied enough for the fixed part not to count.
-  if (info.dump.finalPages >= 256) {
-    double perPage = static_cast<double>(info.dump.frozenCopyUs) /
-                     static_cast<double>(info.dump.finalPages);
-    frozenUsPerPage_ = frozenUsPerPage_ == 0 ? perPage : 0.7 * frozenUsPerPage_ + 0.3 * perPage;
-  }
+  if (info.dump.finalPages >= 256)
+    smooth(frozenUsPerPage_, static_cast<double>(info.dump.frozenCopyUs) /
+                                 static_cast<double>(info.dump.finalPages));
   if (info.dump.overBudget)
     spdlog::warn("checkpoint {} of pid {}: the task was frozen {} us, over the --max-freeze "
                  "budget of {} us",
@@ -533,10 +534,8 @@ uint64_t Checkpointer::precopyRound(DumpOptions& o, int round, uint64_t& collect
   uint64_t n = cache_->copy(written, anon);
   n += precopyChildren();
   rate_.collected(t + std::chrono::microseconds(collectUs), n);
-  if (n >= 64) {  // fewer say more of the round's fixed costs than of a page's
-    double perPage = static_cast<double>(usSince(t) - collectUs) / static_cast<double>(n);
-    copyUsPerPage_ = copyUsPerPage_ == 0 ? perPage : 0.7 * copyUsPerPage_ + 0.3 * perPage;
-  }
+  if (n >= 64)  // fewer say more of the round's fixed costs than of a page's
+    smooth(copyUsPerPage_, static_cast<double>(usSince(t) - collectUs) / static_cast<double>(n));
   o.precopyCopyUs += usSince(t);
   o.precopyPages += n;
   o.precopyRounds = static_cast<uint32_t>(round);
