@@ -118,10 +118,10 @@ def pin(cpu):
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def run_proc(cmd, timeout, cpu=None):
+def run_proc(cmd, timeout, cpu=None, env=None):
     """Runs cmd, returns (returncode or None on timeout, stdout, stderr)."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=pin(cpu))
+                         preexec_fn=pin(cpu), env=env)
     try:
         out, err = p.communicate(timeout=timeout)
         rc = p.returncode
@@ -225,6 +225,16 @@ def measure(a, exe, rate, mode, tmp):
         row['error'] = 'the task alone failed (status %s):\n%s' % (rc, tail(err))
         return row
     row['alone'] = alone
+    # 1b. the task alone tracking its own writes (one re-protecting scan a period, nothing
+    # copied): the least any write-protection tracker costs it at this rate and period.
+    if not a.no_floor:
+        if rate not in a.floor_runs:
+            env = dict(os.environ, STEADY_WRITER_TRACK_EVERY_MS=str(max(1, round(parse_duration(a.every) * 1000))))
+            rc, out, err = run_proc(task, timeout, a.task_cpu, env)
+            a.floor_runs[rate] = parse_kv(out) if rc == 0 else {}
+            if rc != 0:
+                log('warning: the self-tracking task failed (status %s):\n%s' % (rc, tail(err)))
+        row['tracked_alone'] = a.floor_runs[rate]
     # 2. the task under cryo run
     store = os.path.join(tmp, 'store-%s-%s' % (rate, mode))
     cmd = cryo_cmd(a, mode, store, task)
@@ -266,6 +276,12 @@ def measure(a, exe, rate, mode, tmp):
             ref = (alone['units_per_s'] + after['units_per_s']) / 2
             row['drift'] = after['units_per_s'] / alone['units_per_s'] - 1 if alone['units_per_s'] else None
     row['slowdown'] = 1 - under['units_per_s'] / ref if ref else None
+    tracked = row.get('tracked_alone', {}).get('units_per_s')
+    row['floor'] = 1 - tracked / ref if ref and tracked else None
+    # The CPU time others (cryo's scans on the task's CPU, its freezes) took from the task; the
+    # rest of the slowdown is spent in the task itself (its write-protect faults).
+    if 'cpu_share' in under and 'cpu_share' in alone:
+        row['taken'] = alone['cpu_share'] - under['cpu_share']
     row['max_late_ms'] = under.get('max_late_us', 0) / 1000.0
     row['late_p99_ms'] = under.get('late_p99_us', 0) / 1000.0
     row['alone_max_late_ms'] = alone.get('max_late_us', 0) / 1000.0
@@ -337,20 +353,22 @@ def print_tables(rows, a):
     print()
     print('Steady state: %d MiB task, checkpoints every %s, tracker %s, %.1f s of writing per run, first '
           '%.1f s dropped, missed slices: %s' % (a.size, a.every, a.tracker, a.seconds, a.warmup, a.missed))
-    cols = '%6s %-8s %4s %9s %9s %9s %9s %8s %7s %5s %9s %7s %9s %9s %10s'
+    cols = '%6s %-8s %4s %9s %9s %9s %9s %8s %7s %5s %9s %7s %6s %6s %9s %9s %10s'
     print(cols % ('MiB/s', 'mode', 'n', 'fz_p50', 'fz_p99', 'fz_max', 'total_p50', 'MiB_p50', 'rounds',
-                  'over', 'slowdown', 'drift', 'late_max', 'late_p99', 'alone_late'))
-    print(cols % ('', '', '', 'ms', 'ms', 'ms', 'ms', '', 'p50', '', '', '', 'ms', 'ms', 'ms'))
+                  'over', 'slowdown', 'drift', 'floor', 'taken', 'late_max', 'late_p99', 'alone_late'))
+    print(cols % ('', '', '', 'ms', 'ms', 'ms', 'ms', '', 'p50', '', '', '', '', '', 'ms', 'ms', 'ms'))
     for r in rows:
         if not r['ok']:
             print('%6s %-8s  FAILED (see above)' % (r['rate'], r['mode']))
             continue
-        print('%6s %-8s %4d %9s %9s %9s %9s %8s %7s %5s %8s%% %6s%% %9s %9s %10s' % (
+        print('%6s %-8s %4d %9s %9s %9s %9s %8s %7s %5s %8s%% %6s%% %5s%% %5s%% %9s %9s %10s' % (
             r['rate'], r['mode'], r['steady_checkpoints'], fmt(r['freeze_p50_ms']), fmt(r['freeze_p99_ms']),
             fmt(r['freeze_max_ms']), fmt(r['total_p50_ms'], '%.1f'), fmt(r['mib_p50'], '%.2f'),
             fmt(r['precopy_rounds_p50'], '%g'), fmt(r['over_budget'], '%d'),
             fmt(100 * r['slowdown'] if r['slowdown'] is not None else None, '%.1f'),
             fmt(100 * r['drift'] if r.get('drift') is not None else None, '%+.1f'),
+            fmt(100 * r['floor'] if r.get('floor') is not None else None, '%.1f'),
+            fmt(100 * r['taken'] if r.get('taken') is not None else None, '%.1f'),
             fmt(r['max_late_ms']), fmt(r['late_p99_ms']), fmt(r['alone_max_late_ms'])))
     print()
     print('Start-up: the first (full) checkpoint, taken as the task starts, and the largest freeze '
@@ -449,6 +467,8 @@ def main():
                     help='full checkpoints of the running task per rate and mode (default 3; 0: none)')
     ap.add_argument('--dir', default=tempfile.gettempdir(), help='where the stores go (default $TMPDIR or /tmp)')
     ap.add_argument('--keep-stores', action='store_true', help='keep the stores (and say where)')
+    ap.add_argument('--no-floor', action='store_true',
+                    help='do not run the task tracking its own writes (the `floor` column)')
     ap.add_argument('--json', help='write everything to this file')
     a = ap.parse_args()
 
@@ -462,6 +482,7 @@ def main():
     rates = [float(r) if '.' in r else int(r) for r in a.rates.split(',') if r]
     modes = [m for m in a.modes.split(',') if m]
     become_subreaper()
+    a.floor_runs = {}  # rate -> the self-tracking task's figures (one run a rate)
 
     tmp = tempfile.mkdtemp(prefix='cryo-rtbench-', dir=a.dir)
     rows, full_rows, limits, status = [], [], {}, 0

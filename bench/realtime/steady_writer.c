@@ -14,6 +14,14 @@
  * was stopped; with "skip" they are dropped (no writes, no work) and the task goes on with
  * the slice due now.
  *
+ * With STEADY_WRITER_TRACK_EVERY_MS=N in its environment, the task tracks its own writes the
+ * way any page-granular tracker must at least do it: its memory is registered with its own
+ * userfaultfd in async write-protect mode, and every N ms (at a slice's start, on its own CPU)
+ * one PAGEMAP_SCAN reports and re-protects the pages written since. Nothing is copied: its work
+ * rate against a run without tracking is the least a checkpointer that finds written pages by
+ * write-protection can cost this task at that period (the first write to each page faults once
+ * a period). It cannot run under cryo (a mapping takes one userfaultfd).
+ *
  * Only the window from WARMUP_S seconds after "ready" (default 0) to the end counts: units,
  * slices and lateness are those of the window. At the end it prints
  *   units N            units of computation done in the window
@@ -24,6 +32,10 @@
  *   slices N           slices in the window (run or skipped)
  *   slices_skipped N   slices dropped after a stall ("skip" only)
  *   pages_written N    page writes in the window (with repeats)
+ *   cpu_share X        the task's CPU time in the window over its length: what others (a
+ *                      checkpointer's work on the task's CPU, its freezes) left it
+ *   minor_faults N     page faults in the window (write-protect faults under a tracker)
+ *   track_scans N, track_scan_us X   self-tracking only: scans in the window, mean time of one
  *   window_start_unix X, window_end_unix X   the window in CLOCK_REALTIME seconds
  */
 #define _GNU_SOURCE
@@ -32,7 +44,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
+
+#include "scan_common.h"
 
 #define PAGE 4096u
 #define WORDS (PAGE / 8u)
@@ -43,6 +58,18 @@ static int64_t mono_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int64_t cpu_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static long minor_faults(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
 }
 
 static double real_s(void) {
@@ -97,6 +124,23 @@ int main(int argc, char** argv) {
     for (size_t w = 0; w < WORDS; w++) mem[p * WORDS + w] = fill_word(p, w);
   uint32_t* hist = calloc(HIST_BUCKETS, sizeof *hist);
   if (!hist) return 99;
+  const char* track_env = getenv("STEADY_WRITER_TRACK_EVERY_MS");
+  long track_every = track_env ? strtol(track_env, 0, 10) : 0;
+  struct scanner tracker = {-1, 0, 0, 0, 0};
+  if (track_every > 0) {
+    if (scan_protect("steady_writer", mem, bytes) < 0) return 99;
+    tracker.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    tracker.vec_len = 1 << 16;
+    tracker.vec = calloc(tracker.vec_len, sizeof *tracker.vec);
+    tracker.start = (uint64_t)(uintptr_t)mem;
+    tracker.end = tracker.start + bytes;
+    if (tracker.pagemap < 0 || !tracker.vec) {
+      perror("steady_writer: /proc/self/pagemap");
+      return 99;
+    }
+  }
+  long track_scans = 0;
+  double track_scan_s = 0;
   printf("ready\n");
   fflush(stdout);
 
@@ -107,7 +151,8 @@ int main(int argc, char** argv) {
   double win_begin_unix = 0, carry = 0, sink = 0.5;
   uint64_t rng = 0x853C49E6748FEA9BULL, stamp = 1;
   unsigned long long units = 0, slices = 0, skipped = 0, written = 0;
-  int64_t max_late = 0, win_start_ns = -1;
+  int64_t max_late = 0, win_start_ns = -1, win_cpu_ns = 0;
+  long win_faults = 0;
 
   for (int64_t k = 0;; k++) {
     int64_t due = ready + k * SLICE_NS;
@@ -117,6 +162,8 @@ int main(int argc, char** argv) {
     if (in_window && win_start_ns < 0) {
       win_start_ns = due;
       win_begin_unix = real_s() - (now - due) / 1e9;
+      win_cpu_ns = cpu_ns() - (now - due);  /* the task was due to run since `due` */
+      win_faults = minor_faults();
     }
     int64_t late = now > due ? now - due : 0;
     if (in_window) {
@@ -136,6 +183,8 @@ int main(int argc, char** argv) {
         if (win_start_ns < 0) {
           win_start_ns = d;
           win_begin_unix = real_s() - (now - d) / 1e9;
+          win_cpu_ns = cpu_ns() - (now - d);
+          win_faults = minor_faults();
         }
         slices++;
         skipped++;
@@ -144,6 +193,14 @@ int main(int argc, char** argv) {
       due = ready + k * SLICE_NS;
       if (due >= end) break;
       in_window = due >= win_begin;
+    }
+    if (track_every > 0 && k % track_every == 0) {
+      double sec;
+      if (scan_sweep("steady_writer", &tracker, 1, &sec) < 0) return 99;
+      if (in_window) {
+        track_scans++;
+        track_scan_s += sec;
+      }
     }
     carry += pages_per_slice;
     size_t n = (size_t)carry;
@@ -160,7 +217,9 @@ int main(int argc, char** argv) {
     }
   }
   double win_end_unix = real_s();
-  double window = win_start_ns < 0 ? 0 : (mono_ns() - win_start_ns) / 1e9;
+  int64_t end_ns = mono_ns(), end_cpu = cpu_ns();
+  long end_faults = minor_faults();
+  double window = win_start_ns < 0 ? 0 : (end_ns - win_start_ns) / 1e9;
   unsigned long long seen = 0, p99 = 0;
   for (int b = 0; b < HIST_BUCKETS; b++) {
     seen += hist[b];
@@ -177,6 +236,11 @@ int main(int argc, char** argv) {
   printf("slices %llu\n", slices);
   printf("slices_skipped %llu\n", skipped);
   printf("pages_written %llu\n", written);
+  printf("cpu_share %.5f\n", window > 0 ? (end_cpu - win_cpu_ns) / 1e9 / window : 0.0);
+  printf("minor_faults %ld\n", win_start_ns < 0 ? 0 : end_faults - win_faults);
+  if (track_every > 0)
+    printf("track_scans %ld\ntrack_scan_us %.1f\n", track_scans,
+           track_scans ? track_scan_s / track_scans * 1e6 : 0.0);
   printf("window_start_unix %.6f\n", win_begin_unix);
   printf("window_end_unix %.6f\n", win_end_unix);
   if (sink == 12345.678) printf("sink\n"); /* keeps the computation alive */

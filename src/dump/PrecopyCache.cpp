@@ -201,12 +201,13 @@ DirtySet PrecopyCache::held() const {
 
 uint64_t PrecopyCache::store(PageWriter& out, const DirtySet& keep,
                              google::protobuf::RepeatedPtrField<img::PageRun>& runs) const {
-  std::vector<uint8_t> staging(kStorePages * kPage);
+  if (!staging_) staging_.reset(new uint8_t[kStorePages * kPage]);  // no need to zero it
+  uint8_t* staging = staging_.get();
   uint64_t stored = 0;
   for (const auto& [s, e] : keep.ranges()) {
     uint64_t runStart = 0, n = 0;
     auto emit = [&] {
-      if (n) *runs.Add() = out.append(runStart, staging.data(), n);
+      if (n) *runs.Add() = out.append(runStart, staging, n);
       stored += n;
       n = 0;
     };
@@ -219,7 +220,7 @@ uint64_t PrecopyCache::store(PageWriter& out, const DirtySet& keep,
       }
       if (n && (it->first != runStart + n * kPage || n == kStorePages)) emit();
       if (n == 0) runStart = it->first;
-      std::memcpy(staging.data() + n * kPage, data, kPage);
+      std::memcpy(staging + n * kPage, data, kPage);
       ++n;
     }
     emit();

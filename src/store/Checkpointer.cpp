@@ -48,6 +48,7 @@ uint64_t usSince(Clock::time_point t) {
 // Folds `sample` into the running average `avg` (0: none yet).
 void smooth(double& avg, double sample) { avg = avg == 0 ? sample : 0.7 * avg + 0.3 * sample; }
 
+
 // A freeze's forecast copy time, for the log (UINT64_MAX: more than its buffers hold).
 std::string forecastText(uint64_t us) {
   return us == UINT64_MAX ? std::string("more than its buffers hold") : fmt::format("about {} us", us);
@@ -368,6 +369,11 @@ uint64_t Checkpointer::freezeCopyForecastUs() const {
   return static_cast<uint64_t>(static_cast<double>(pages) * usPerPage);
 }
 
+uint64_t Checkpointer::lastRoundCopyForecastUs() const {
+  double pages = static_cast<double>(rate_.forecast(Clock::now())) + rate_.pagesPerUs() * prepUs_;
+  return static_cast<uint64_t>(pages * (copyUsPerPage_ == 0 ? 1.0 : copyUsPerPage_));
+}
+
 uint64_t Checkpointer::finalPagesTarget(double usPerPage) const {
   if (policy_.maxFreeze.count() == 0) return 64;  // no budget: go on while it pays
   double room = static_cast<double>(policy_.maxFreeze.count()) - fixedStopUs_;
@@ -430,8 +436,9 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
     uint64_t forecastUs = freezeCopyForecastUs();
     spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us); {:.3f} pages/us "
-                  "written lately, a freeze now would copy {}",
-                  pid_, round, n, us, collectUs, rate_.pagesPerUs(), forecastText(forecastUs));
+                  "written lately, a freeze now would copy {}, the last round about {} us",
+                  pid_, round, n, us, collectUs, rate_.pagesPerUs(), forecastText(forecastUs),
+                  lastRoundCopyForecastUs());
     // A burst of writes (what the task has written lately would take long to copy frozen)
     // is waited out with more rounds, within the patience, whatever this round found: one
     // that found few pages (it was short, or the task was off its CPU) does not end it.
@@ -443,8 +450,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     // Enough rounds once copying a round's pages takes no longer than its scan: what the
     // task writes meanwhile, left for the last round before the freeze, then depends on the
     // scan alone, and every further round would only re-protect pages again (each costs the
-    // running task a fault per page written and a TLB flush per page table).
-    bool scanBound = us - collectUs <= collectUs;
+    // running task a fault per page written and a TLB flush per page table). It is enough,
+    // too, once the last round (after the dump's preparations, just before the freeze) would
+    // copy for less than half this round's scan: that round is short, and what the freeze
+    // copies depends on it alone.
+    bool scanBound = us - collectUs <= collectUs || lastRoundCopyForecastUs() * 2 <= collectUs;
     bool stalled = round >= policy_.maxRounds ||
                    (round >= 3 && n * 10 > prev * 8);  // not shrinking: writes outpace the copy
     prev = n;
@@ -454,8 +464,12 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   // and the task writes on meanwhile: one last round, once they are done and immediately
   // before the freeze, copies that too.
   // If much was written meanwhile (a burst), more rounds follow, within the patience left.
-  o.beforeFreeze = [this, roundsStarted, patience](DumpOptions& d) {
+  auto roundsEnded = Clock::now();
+  o.beforeFreeze = [this, roundsStarted, roundsEnded, patience](DumpOptions& d) {
     auto t = Clock::now();
+    smooth(prepUs_, static_cast<double>(
+                        std::chrono::duration_cast<std::chrono::microseconds>(t - roundsEnded)
+                            .count()));
     uint64_t collectUs = 0;
     uint64_t n = precopyRound(d, static_cast<int>(d.precopyRounds) + 1, collectUs);
     uint64_t forecastUs = freezeCopyForecastUs();
@@ -471,8 +485,8 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     // must show in the VmFlags the freeze reuses (read again only if the round made some).
     if (d.mapsHint.empty()) d.mapsHint = lastMaps_ = ProcFs::maps(pid_, true);
     spdlog::debug("pid {}: last precopy round, before the freeze: {} pages in {} us (collect {} "
-                  "us), a freeze now would copy {}",
-                  pid_, n, usSince(t), collectUs, forecastText(forecastUs));
+                  "us; {:.0f} us of preparations before it), a freeze now would copy {}",
+                  pid_, n, usSince(t), collectUs, prepUs_, forecastText(forecastUs));
     // The freeze follows at once, and its collect re-protects every page.
     rate_.restart(Clock::now());
   };

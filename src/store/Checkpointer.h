@@ -98,6 +98,9 @@ class Checkpointer {
   // How long a freeze now would copy what the task wrote since the last round's collect, at
   // its recent rate (`rate_`).
   uint64_t freezeCopyForecastUs() const;
+  // How long the last round before the freeze would copy if the rounds ended now: what the
+  // task writes from the last collect until that round runs, through the dump's preparations.
+  uint64_t lastRoundCopyForecastUs() const;
 
   CheckpointStore& store_;
   pid_t pid_;
@@ -111,6 +114,8 @@ class Checkpointer {
   // What a page cost the last rounds, and the last freezes, that copied many (0: none yet).
   double copyUsPerPage_ = 0;
   double frozenUsPerPage_ = 0;
+  // The dump's preparations, from the rounds' end to the last round before the freeze.
+  double prepUs_ = 0;
   DirtyRate rate_;  // how fast the task writes, from the rounds' collects
   // Copies made while the task runs; its memory is kept from one checkpoint to the next.
   std::unique_ptr<PrecopyCache> cache_;
