@@ -353,15 +353,19 @@ def print_tables(rows, a):
     print()
     print('Steady state: %d MiB task, checkpoints every %s, tracker %s, %.1f s of writing per run, first '
           '%.1f s dropped, missed slices: %s' % (a.size, a.every, a.tracker, a.seconds, a.warmup, a.missed))
-    cols = '%6s %-8s %4s %9s %9s %9s %9s %8s %7s %5s %9s %7s %6s %6s %9s %9s %10s'
+    cols = '%6s %-8s %4s %9s %9s %9s %9s %8s %7s %5s %9s %7s %6s %6s %9s %9s %10s %9s %10s'
     print(cols % ('MiB/s', 'mode', 'n', 'fz_p50', 'fz_p99', 'fz_max', 'total_p50', 'MiB_p50', 'rounds',
-                  'over', 'slowdown', 'drift', 'floor', 'taken', 'late_max', 'late_p99', 'alone_late'))
-    print(cols % ('', '', '', 'ms', 'ms', 'ms', 'ms', '', 'p50', '', '', '', '', '', 'ms', 'ms', 'ms'))
+                  'over', 'slowdown', 'drift', 'floor', 'taken', 'late_max', 'late_p99', 'alone_late',
+                  'stall300', 'stall_max'))
+    print(cols % ('', '', '', 'ms', 'ms', 'ms', 'ms', '', 'p50', '', '', '', '', '', 'ms', 'ms', 'ms',
+                  'per s', 'ms'))
     for r in rows:
         if not r['ok']:
             print('%6s %-8s  FAILED (see above)' % (r['rate'], r['mode']))
             continue
-        print('%6s %-8s %4d %9s %9s %9s %9s %8s %7s %5s %8s%% %6s%% %5s%% %5s%% %9s %9s %10s' % (
+        under = r.get('under', {})
+        per_s = under.get('window_s') or None
+        print('%6s %-8s %4d %9s %9s %9s %9s %8s %7s %5s %8s%% %6s%% %5s%% %5s%% %9s %9s %10s %9s %10s' % (
             r['rate'], r['mode'], r['steady_checkpoints'], fmt(r['freeze_p50_ms']), fmt(r['freeze_p99_ms']),
             fmt(r['freeze_max_ms']), fmt(r['total_p50_ms'], '%.1f'), fmt(r['mib_p50'], '%.2f'),
             fmt(r['precopy_rounds_p50'], '%g'), fmt(r['over_budget'], '%d'),
@@ -369,7 +373,9 @@ def print_tables(rows, a):
             fmt(100 * r['drift'] if r.get('drift') is not None else None, '%+.1f'),
             fmt(100 * r['floor'] if r.get('floor') is not None else None, '%.1f'),
             fmt(100 * r['taken'] if r.get('taken') is not None else None, '%.1f'),
-            fmt(r['max_late_ms']), fmt(r['late_p99_ms']), fmt(r['alone_max_late_ms'])))
+            fmt(r['max_late_ms']), fmt(r['late_p99_ms']), fmt(r['alone_max_late_ms']),
+            fmt(under['stalls_300us'] / per_s if per_s and 'stalls_300us' in under else None, '%.1f'),
+            fmt(under['stall_max_us'] / 1000.0 if 'stall_max_us' in under else None)))
     print()
     print('Start-up: the first (full) checkpoint, taken as the task starts, and the largest freeze '
           'before the steady state')

@@ -32,6 +32,10 @@
  *   slices N           slices in the window (run or skipped)
  *   slices_skipped N   slices dropped after a stall ("skip" only)
  *   pages_written N    page writes in the window (with repeats)
+ *   stalls N, stalls_300us N, stalls_1ms N   times in the window the task went 100 us (300 us,
+ *                      1 ms) or more between two looks at the clock: it was kept from running
+ *                      (a freeze, another thread on its CPU); it looks every microsecond or so
+ *   stall_max_us N, stall_total_us N   the longest stall, and all stalls together
  *   cpu_share X        the task's CPU time in the window over its length: what others (a
  *                      checkpointer's work on the task's CPU, its freezes) left it
  *   minor_faults N     page faults in the window (write-protect faults under a tracker)
@@ -53,6 +57,7 @@
 #define WORDS (PAGE / 8u)
 #define SLICE_NS 1000000LL
 #define HIST_BUCKETS 100000 /* lateness histogram, 10 us per bucket, last bucket open */
+#define STALL_NS 100000LL /* a stall: the task did not run for this long (see below) */
 
 static int64_t mono_ns(void) {
   struct timespec t;
@@ -152,6 +157,11 @@ int main(int argc, char** argv) {
   uint64_t rng = 0x853C49E6748FEA9BULL, stamp = 1;
   unsigned long long units = 0, slices = 0, skipped = 0, written = 0;
   int64_t max_late = 0, win_start_ns = -1, win_cpu_ns = 0;
+  /* Stalls: times between two looks at the clock of 100 us or more (a look comes every unit of
+   * work, about a microsecond, or after a slice's writes, some tens of microseconds): the task
+   * was kept from running (a freeze, another thread on its CPU, a long fault). */
+  int64_t last_run = mono_ns(), stall_max = 0, stall_ns = 0;
+  unsigned long long stalls = 0, stalls_300us = 0, stalls_1ms = 0;
   long win_faults = 0;
 
   for (int64_t k = 0;; k++) {
@@ -211,7 +221,17 @@ int main(int argc, char** argv) {
     }
     if (in_window) written += n;
     int64_t slice_end = due + SLICE_NS;
-    while (mono_ns() < slice_end) {
+    for (;;) {
+      int64_t t = mono_ns();
+      if (in_window && t - last_run >= STALL_NS) {
+        stalls++;
+        stall_ns += t - last_run;
+        if (t - last_run >= 300000) stalls_300us++;
+        if (t - last_run >= 1000000) stalls_1ms++;
+        if (t - last_run > stall_max) stall_max = t - last_run;
+      }
+      last_run = t;
+      if (t >= slice_end) break;
       sink = unit_of_work(sink);
       if (in_window) units++;
     }
@@ -236,6 +256,9 @@ int main(int argc, char** argv) {
   printf("slices %llu\n", slices);
   printf("slices_skipped %llu\n", skipped);
   printf("pages_written %llu\n", written);
+  printf("stalls %llu\nstalls_300us %llu\nstalls_1ms %llu\n", stalls, stalls_300us, stalls_1ms);
+  printf("stall_max_us %lld\nstall_total_us %lld\n", (long long)(stall_max / 1000),
+         (long long)(stall_ns / 1000));
   printf("cpu_share %.5f\n", window > 0 ? (end_cpu - win_cpu_ns) / 1e9 / window : 0.0);
   printf("minor_faults %ld\n", win_start_ns < 0 ? 0 : end_faults - win_faults);
   if (track_every > 0)

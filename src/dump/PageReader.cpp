@@ -85,6 +85,8 @@ constexpr size_t kMaxParts = 8;
 std::vector<std::vector<PageReader::Piece>> PageReader::plan(bool shared) const {
   std::vector<Piece> pieces;
   uint64_t total = 0;
+  for (const Range& r : ranges_) total += (r.end - r.start) / kPage;
+  if (total < kSharedMinPages) shared = false;
   const uint64_t piece = shared ? kPiecePages * kPage : ~uint64_t(0) / 2;
   for (const Range& r : ranges_) {
     for (uint64_t s = r.start; s < r.end;) {
@@ -92,7 +94,6 @@ std::vector<std::vector<PageReader::Piece>> PageReader::plan(bool shared) const 
       pieces.push_back({&r, s, e});
       s = e;
     }
-    total += (r.end - r.start) / kPage;
   }
   // Every part ends with a batch of its own, in a buffer of its own: at most half the buffers
   // go to the parts' last batches, or the storer would have to start while the task is frozen.

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <string>
@@ -79,6 +80,52 @@ TEST(PageReaderTest, written_pages_are_copied_exactly_and_empty_ones_stored_as_z
   }
   EXPECT_EQ(data.size(), 3u);
   std::filesystem::remove_all(dir);
+}
+
+// Copies `pages` pages of this process (runs of 16) through a reader whose shared runner
+// counts its calls; returns the DATA pages stored and sets `sharedParts` to the parts handed
+// to the runner (0: never called).
+uint64_t copyCountingShares(uint64_t pages, size_t& sharedParts) {
+  std::vector<uint8_t> memory(pages * kPage + kPage);
+  uint64_t base = (reinterpret_cast<uint64_t>(memory.data()) + kPage - 1) & ~(kPage - 1);
+  for (uint64_t p = 0; p < pages; ++p)
+    std::memset(reinterpret_cast<void*>(base + p * kPage), static_cast<int>(p % 251 + 1), kPage);
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cryo-pagereader-shared-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  google::protobuf::RepeatedPtrField<img::PageRun> runs;
+  sharedParts = 0;
+  {
+    RemoteMemory mem(::getpid());
+    PageWriter out((dir / "pages.img").string());
+    BufferPool pool(4, 8 << 20);
+    PageReader reader(::getpid(), mem, out, pool);
+    reader.setShared([&](size_t n, const std::function<void(size_t)>& fn) {
+      sharedParts += n;
+      for (size_t i = 0; i < n; ++i) fn(i);
+    });
+    for (uint64_t p = 0; p < pages; p += 16)
+      reader.addRange(base + p * kPage, base + (p + 16) * kPage, PageReader::kAnonPresent, true);
+    reader.run(runs);
+    reader.finish();
+  }
+  std::filesystem::remove_all(dir);
+  uint64_t stored = 0;
+  for (const img::PageRun& r : runs)
+    if (r.kind() == img::PageRun::DATA) stored += r.nr_pages();
+  return stored;
+}
+
+// A freeze's small copy (a few dozen pages) is made by the tracer thread alone: waking the
+// helper for it cost twice the copy. A large one is still cut into parts for both.
+TEST(PageReaderTest, small_copy_stays_on_the_calling_thread_and_a_large_one_is_shared) {
+  size_t parts = 0;
+  constexpr uint64_t kSmall = PageReader::kSharedMinPages / 4;
+  EXPECT_EQ(copyCountingShares(kSmall, parts), kSmall);
+  EXPECT_EQ(parts, 0u) << kSmall << " pages were handed to the shared runner";
+  constexpr uint64_t kLarge = PageReader::kSharedMinPages * 16;
+  EXPECT_EQ(copyCountingShares(kLarge, parts), kLarge);
+  EXPECT_GE(parts, 2u) << kLarge << " pages were not shared";
 }
 
 // The tid of this process's thread named `name`, or 0.
