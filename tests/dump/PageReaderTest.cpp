@@ -82,14 +82,22 @@ TEST(PageReaderTest, written_pages_are_copied_exactly_and_empty_ones_stored_as_z
   std::filesystem::remove_all(dir);
 }
 
+// Fills `pages` page-aligned pages inside `memory` (sized for them and one more) with a byte
+// of its own each; returns the first one's address.
+uint64_t filledPages(std::vector<uint8_t>& memory, uint64_t pages) {
+  memory.assign(pages * kPage + kPage, 0);
+  uint64_t base = (reinterpret_cast<uint64_t>(memory.data()) + kPage - 1) & ~(kPage - 1);
+  for (uint64_t p = 0; p < pages; ++p)
+    std::memset(reinterpret_cast<void*>(base + p * kPage), static_cast<int>(p % 251 + 1), kPage);
+  return base;
+}
+
 // Copies `pages` pages of this process (runs of 16) through a reader whose shared runner
 // counts its calls; returns the DATA pages stored and sets `sharedParts` to the parts handed
 // to the runner (0: never called).
 uint64_t copyCountingShares(uint64_t pages, size_t& sharedParts) {
-  std::vector<uint8_t> memory(pages * kPage + kPage);
-  uint64_t base = (reinterpret_cast<uint64_t>(memory.data()) + kPage - 1) & ~(kPage - 1);
-  for (uint64_t p = 0; p < pages; ++p)
-    std::memset(reinterpret_cast<void*>(base + p * kPage), static_cast<int>(p % 251 + 1), kPage);
+  std::vector<uint8_t> memory;
+  uint64_t base = filledPages(memory, pages);
   auto dir = std::filesystem::temp_directory_path() /
              ("cryo-pagereader-shared-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -152,10 +160,8 @@ TEST(PageReaderTest, storer_started_by_an_idle_helper_runs_at_the_readers_owner_
   // 16384 pages of this process in runs of 16 (copied without pagemap): 16 batches of 1024
   // pages through two buffers, so the third batch needs the storer.
   constexpr uint64_t kPages = 16384;
-  std::vector<uint8_t> memory(kPages * kPage + kPage);
-  uint64_t base = (reinterpret_cast<uint64_t>(memory.data()) + kPage - 1) & ~(kPage - 1);
-  for (uint64_t p = 0; p < kPages; ++p)
-    std::memset(reinterpret_cast<void*>(base + p * kPage), static_cast<int>(p % 251 + 1), kPage);
+  std::vector<uint8_t> memory;
+  uint64_t base = filledPages(memory, kPages);
   auto dir = std::filesystem::temp_directory_path() /
              ("cryo-pagereader-storer-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
