@@ -48,7 +48,6 @@ uint64_t usSince(Clock::time_point t) {
 // Folds `sample` into the running average `avg` (0: none yet).
 void smooth(double& avg, double sample) { avg = avg == 0 ? sample : 0.7 * avg + 0.3 * sample; }
 
-
 // A freeze's forecast copy time, for the log (UINT64_MAX: more than its buffers hold).
 std::string forecastText(uint64_t us) {
   return us == UINT64_MAX ? std::string("more than its buffers hold") : fmt::format("about {} us", us);
@@ -435,10 +434,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     uint64_t us = usSince(t);
     double usPerPage = n ? static_cast<double>(us) / static_cast<double>(n) : 0.25;
     uint64_t forecastUs = freezeCopyForecastUs();
+    uint64_t lastRoundUs = lastRoundCopyForecastUs();
     spdlog::debug("pid {}: precopy round {}: {} pages in {} us (collect {} us); {:.3f} pages/us "
                   "written lately, a freeze now would copy {}, the last round about {} us",
                   pid_, round, n, us, collectUs, rate_.pagesPerUs(), forecastText(forecastUs),
-                  lastRoundCopyForecastUs());
+                  lastRoundUs);
     // A burst of writes (what the task has written lately would take long to copy frozen)
     // is waited out with more rounds, within the patience, whatever this round found: one
     // that found few pages (it was short, or the task was off its CPU) does not end it.
@@ -454,7 +454,7 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
     // too, once the last round (after the dump's preparations, just before the freeze) would
     // copy for less than half this round's scan: that round is short, and what the freeze
     // copies depends on it alone.
-    bool scanBound = us - collectUs <= collectUs || lastRoundCopyForecastUs() * 2 <= collectUs;
+    bool scanBound = us - collectUs <= collectUs || lastRoundUs * 2 <= collectUs;
     bool stalled = round >= policy_.maxRounds ||
                    (round >= 3 && n * 10 > prev * 8);  // not shrinking: writes outpace the copy
     prev = n;
