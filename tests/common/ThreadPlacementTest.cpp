@@ -10,29 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include "IdleThread.h"
+
 namespace cryo {
 namespace {
 
-// Runs `fn` on a new thread at SCHED_IDLE on the first CPU of the process's set.
-template <typename Fn>
-void onIdleThread(Fn fn) {
-  std::thread t([&] {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    cpu_set_t all;
-    ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &all)) {
-        CPU_SET(c, &one);
-        break;
-      }
-    ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
-    sched_param p{};
-    ASSERT_EQ(::sched_setscheduler(0, SCHED_IDLE, &p), 0);
-    fn();
-  });
-  t.join();
-}
+using test::onIdleThread;
 
 TEST(ThreadPlacementTest, a_thread_made_at_the_idle_policy_takes_its_owners_cpus_and_policy) {
   cpu_set_t mine;

@@ -21,7 +21,9 @@
 #include "common/BufferPool.h"
 #include "image/PageWriter.h"
 #include "inject/RemoteMemory.h"
+#include "IdleThread.h"
 #include "PatternChild.h"
+#include "TempDir.h"
 
 namespace cryo {
 namespace {
@@ -33,9 +35,7 @@ TEST(PageReaderTest, written_pages_are_copied_exactly_and_empty_ones_stored_as_z
   test::PatternChild child;
   ASSERT_GT(child.pid, 0);
   ASSERT_NE(child.addr, 0u);
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cryo-pagereader-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  test::TempDir dir("cryo-pagereader");
   std::string file = (dir / "pages.img").string();
   google::protobuf::RepeatedPtrField<img::PageRun> runs;
   {
@@ -79,7 +79,6 @@ TEST(PageReaderTest, written_pages_are_copied_exactly_and_empty_ones_stored_as_z
     EXPECT_TRUE(zero.count(page)) << "page " << page;
   }
   EXPECT_EQ(data.size(), 3u);
-  std::filesystem::remove_all(dir);
 }
 
 // Fills `pages` page-aligned pages inside `memory` (sized for them and one more) with a byte
@@ -98,9 +97,7 @@ uint64_t filledPages(std::vector<uint8_t>& memory, uint64_t pages) {
 uint64_t copyCountingShares(uint64_t pages, size_t& sharedParts) {
   std::vector<uint8_t> memory;
   uint64_t base = filledPages(memory, pages);
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cryo-pagereader-shared-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  test::TempDir dir("cryo-pagereader-shared");
   google::protobuf::RepeatedPtrField<img::PageRun> runs;
   sharedParts = 0;
   {
@@ -117,7 +114,6 @@ uint64_t copyCountingShares(uint64_t pages, size_t& sharedParts) {
     reader.run(runs);
     reader.finish();
   }
-  std::filesystem::remove_all(dir);
   uint64_t stored = 0;
   for (const img::PageRun& r : runs)
     if (r.kind() == img::PageRun::DATA) stored += r.nr_pages();
@@ -162,9 +158,7 @@ TEST(PageReaderTest, storer_started_by_an_idle_helper_runs_at_the_readers_owner_
   constexpr uint64_t kPages = 16384;
   std::vector<uint8_t> memory;
   uint64_t base = filledPages(memory, kPages);
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cryo-pagereader-storer-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  test::TempDir dir("cryo-pagereader-storer");
   google::protobuf::RepeatedPtrField<img::PageRun> runs;
   std::atomic<bool> stop{false}, seen{false}, seenHome{false};
   std::atomic<int> lastPolicy{-1};
@@ -188,20 +182,7 @@ TEST(PageReaderTest, storer_started_by_an_idle_helper_runs_at_the_readers_owner_
     PageReader reader(::getpid(), mem, out, pool);
     for (uint64_t p = 0; p < kPages; p += 16)
       reader.addRange(base + p * kPage, base + (p + 16) * kPage, PageReader::kAnonPresent, true);
-    std::thread helper([&] {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &mine)) {
-          CPU_SET(c, &one);
-          break;
-        }
-      ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
-      sched_param idle{};
-      ASSERT_EQ(::sched_setscheduler(0, SCHED_IDLE, &idle), 0);
-      reader.run(runs);
-    });
-    helper.join();
+    test::onIdleThread([&] { reader.run(runs); });
     EXPECT_TRUE(reader.storing()) << "the copy did not need the storer";
     reader.finish();
   }
@@ -214,7 +195,6 @@ TEST(PageReaderTest, storer_started_by_an_idle_helper_runs_at_the_readers_owner_
   for (const img::PageRun& r : runs)
     if (r.kind() == img::PageRun::DATA) stored += r.nr_pages();
   EXPECT_EQ(stored, kPages);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
