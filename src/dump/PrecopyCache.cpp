@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -33,6 +34,22 @@ void PrecopyCache::clear() {
   zero_.clear();
   unchecked_.clear();
 }
+
+void PrecopyCache::endCheckpoint(bool full) {
+  if (!full) {
+    usage_.push_back(nextSlot_);
+    if (usage_.size() > kUsageHistory) usage_.erase(usage_.begin());
+  }
+  uint32_t need = usage_.empty() ? 0 : *std::max_element(usage_.begin(), usage_.end());
+  clear();
+  size_t keepChunks = (need + kChunkPages - 1) / kChunkPages;
+  while (chunks_.size() > keepChunks) {
+    ::munmap(chunks_.back(), kChunkPages * kPage);
+    chunks_.pop_back();
+  }
+}
+
+uint64_t PrecopyCache::reservedPages() const { return uint64_t(chunks_.size()) * kChunkPages; }
 
 PrecopyCache::~PrecopyCache() {
   for (uint8_t* c : chunks_) ::munmap(c, kChunkPages * kPage);

@@ -22,6 +22,12 @@ class PrecopyCache {
   explicit PrecopyCache(pid_t pid);
   // Forgets every copy but keeps the memory (already faulted in) for the next checkpoint.
   void clear();
+  // Ends a checkpoint whose copies are stored: forgets them, and gives back to the system the
+  // memory the next checkpoints are not expected to need, i.e. beyond the most that the last
+  // kUsageHistory incremental checkpoints used. A full checkpoint's copy of all the task's
+  // memory is not kept for an incremental one that copies a fraction of it.
+  void endCheckpoint(bool full);
+  static constexpr size_t kUsageHistory = 8;
   PrecopyCache(const PrecopyCache&) = delete;
   PrecopyCache& operator=(const PrecopyCache&) = delete;
   ~PrecopyCache();
@@ -38,6 +44,8 @@ class PrecopyCache {
   void forget(const DirtySet& ranges);
 
   uint64_t pages() const { return slotOf_.size(); }
+  // Memory held for copies (in pages), whether in use or kept for the next checkpoint.
+  uint64_t reservedPages() const;
   // Pages that were to be copied and could not be: the final freeze must copy them.
   const DirtySet& missed() const { return missed_; }
   // The pages held, as ranges.
@@ -60,6 +68,7 @@ class PrecopyCache {
   std::vector<uint8_t*> chunks_;         // kChunkPages slots each
   std::vector<uint32_t> freeSlots_;
   uint32_t nextSlot_ = 0;
+  std::vector<uint32_t> usage_;  // slots the last incremental checkpoints used (oldest first)
   DirtySet missed_;
   DirtySet zero_;       // pages found holding no data
   DirtySet unchecked_;  // pages copied without reading pagemap (private anonymous)

@@ -502,6 +502,11 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   for (auto& [pid, c] : children_) c.seen = false;
   info.dump = Dumper::run(pid_, dir, o);
   std::erase_if(children_, [](const auto& kv) { return !kv.second.seen; });
+  // The copies are stored: the memory that held them goes back to the system, but for what
+  // the next checkpoints are expected to need (faulting it in anew costs each round).
+  cache.endCheckpoint(!incremental);
+  for (auto& [pid, c] : children_)
+    if (c.cache) c.cache->endCheckpoint(!incremental);
   info.id = dir.filename().string();
   info.rounds = info.dump.precopyRounds;
   parent_ = dir;

@@ -343,6 +343,56 @@ TEST_F(FreezeVolume, freeze_does_not_grow_with_dirty_volume_in_precopy_mode) {
       << "at 10 % dirty the freeze copied more than a tenth of the pages stored";
 }
 
+// ---------------------------------------------------------------- cryo's own memory
+
+class PrecopyMemory : public RealtimeBase {
+ protected:
+  // A field of /proc/PID/status in KiB (VmRSS, VmHWM); 0 if it could not be read.
+  static uint64_t statusKiB(pid_t pid, const std::string& field) {
+    std::istringstream in(OutputCompare::readFile("/proc/" + std::to_string(pid) + "/status"));
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1));
+    return 0;
+  }
+};
+
+// The first, full checkpoint copies all of the task's 256 MiB into cryo while the task runs;
+// the incremental ones copy a few hundred pages each. Once those are stored, cryo must not go
+// on holding the full copy (a second copy of every task on the node): after a dozen
+// checkpoints (more than PrecopyCache::kUsageHistory, should an early one have copied much),
+// its resident memory must have fallen by at least half the task's. The store it wrote meanwhile must still restore the
+// task to the output of an uninterrupted run.
+TEST_F(PrecopyMemory, cryo_gives_back_the_memory_of_the_full_checkpoints_copy) {
+  std::string why;
+  if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "precopy needs uffd-wp: " << why;
+  const std::vector<std::string> cmd = {programPath("dirty_volume"), "0.1", "150", "256"};
+  auto ref = tmp_ / "ref.txt";
+  auto out = tmp_ / "out.txt";
+  auto err = tmp_ / "err.txt";
+  auto store = tmp_ / "store";
+  pid_t refPid = ProcessControl::spawnTarget(cmd, ref);
+  pid_t cryoPid = ProcessControl::spawnTarget(
+      withStderrTo(err, cryoRun(store, TrackerMode{"uffd-wp", "precopy"}, {}, cmd)), out);
+  pid_t task = taskOf(cryoPid);
+  ASSERT_GT(task, 0);
+  ASSERT_TRUE(waitForCheckpoints(store, 12, cryoPid, kWait)) << OutputCompare::readFile(err);
+  uint64_t peak = statusKiB(cryoPid, "VmHWM"), now = statusKiB(cryoPid, "VmRSS");
+  ::kill(task, SIGKILL);
+  ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
+  EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL)) << cryoStatus.describe();
+  ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
+  ProcessControl::reapIfZombie(task);
+  std::cout << "[memory] cryo resident at its peak " << peak / 1024 << " MiB, after "
+            << checkpointCount(store) << " checkpoints " << now / 1024 << " MiB\n";
+  ASSERT_GT(peak, 0u);
+  ASSERT_GT(now, 0u);
+  EXPECT_GE(peak - std::min(peak, now), 128u * 1024)
+      << "cryo still holds the full checkpoint's copy of the task's memory: peak " << peak
+      << " KiB, now " << now << " KiB";
+  EXPECT_GE(checkListing(listStore(store), "precopy"), 1);
+  restoreStoreAndCompare(store, task, refPid, ref, out, kWait);
+}
+
 // ---------------------------------------------------------------- a burst of writes
 
 class WriteBurst : public RealtimeBase {
