@@ -118,12 +118,36 @@ def pin(cpu):
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def run_proc(cmd, timeout, cpu=None, env=None):
-    """Runs cmd, returns (returncode or None on timeout, stdout, stderr)."""
+def status_kib(pid, field):
+    """A field of /proc/PID/status in KiB (VmRSS, VmHWM), or None."""
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def run_proc(cmd, timeout, cpu=None, env=None, rss=None):
+    """Runs cmd, returns (returncode or None on timeout, stdout, stderr). With a list `rss`,
+    appends to it (unix time, VmRSS KiB, VmHWM KiB) of the process every quarter second."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          preexec_fn=pin(cpu), env=env)
+    deadline = time.monotonic() + timeout
     try:
-        out, err = p.communicate(timeout=timeout)
+        while True:
+            try:
+                wait = 0.25 if rss is not None else timeout
+                out, err = p.communicate(timeout=max(0.01, min(wait, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
+                now_rss, hwm = status_kib(p.pid, 'VmRSS'), status_kib(p.pid, 'VmHWM')
+                if now_rss is not None:
+                    rss.append((time.time(), now_rss, hwm))
         rc = p.returncode
     except subprocess.TimeoutExpired:
         p.send_signal(signal.SIGTERM)  # cryo passes it on to the task
@@ -239,7 +263,8 @@ def measure(a, exe, rate, mode, tmp):
     store = os.path.join(tmp, 'store-%s-%s' % (rate, mode))
     cmd = cryo_cmd(a, mode, store, task)
     row['command'] = cmd
-    rc, out, err = run_proc(cmd, timeout, a.task_cpu)
+    rss = []
+    rc, out, err = run_proc(cmd, timeout, a.task_cpu, rss=rss)
     under = parse_kv(out)
     row['cryo_stderr_tail'] = err.strip().splitlines()[-20:]
     row['cryo_warnings'] = sorted({l for l in err.splitlines() if 'warning' in l or 'error' in l})
@@ -263,6 +288,12 @@ def measure(a, exe, rate, mode, tmp):
         except ValueError:
             row['cryo_stats'] = st.stdout
     row.update(summarize(ls, under, a.warmup))
+    # cryo's own memory: its peak, and the most it held in the steady window.
+    if rss:
+        row['cryo_peak_mib'] = max(h or r for _, r, h in rss) / 1024.0
+        begin, end = under.get('window_start_unix', 0), under.get('window_end_unix', float('inf'))
+        held = [r for t, r, _ in rss if begin <= t <= end]
+        row['cryo_steady_mib'] = max(held) / 1024.0 if held else None
     # 3. the task alone again: the machine's speed drifts between runs (by as much as the
     # slowdown measured), so the reference is the mean of the runs before and after, and their
     # difference says how far to trust the figure.
@@ -379,17 +410,18 @@ def print_tables(rows, a):
     print()
     print('Start-up: the first (full) checkpoint, taken as the task starts, and the largest freeze '
           'before the steady state')
-    cols = '%6s %-8s %10s %11s %9s %7s %11s %12s %6s'
+    cols = '%6s %-8s %10s %11s %9s %7s %11s %12s %6s %10s %11s'
     print(cols % ('MiB/s', 'mode', 'full_fz', 'full_total', 'full_MiB', 'rounds', 'startup_fz',
-                  'startup_MiB', 'total'))
-    print(cols % ('', '', 'ms', 'ms', '', '', 'ms', '', ''))
+                  'startup_MiB', 'total', 'cryo_peak', 'cryo_steady'))
+    print(cols % ('', '', 'ms', 'ms', '', '', 'ms', '', '', 'MiB', 'MiB'))
     for r in rows:
         if not r['ok']:
             continue
         print(cols % (
             r['rate'], r['mode'], fmt(r.get('full_freeze_ms')), fmt(r.get('full_total_ms'), '%.1f'),
             fmt(r.get('full_mib')), fmt(r.get('full_rounds'), '%g'), fmt(r.get('startup_max_freeze_ms')),
-            fmt(r.get('startup_max_mib')), r['checkpoints']))
+            fmt(r.get('startup_max_mib')), r['checkpoints'], fmt(r.get('cryo_peak_mib'), '%.0f'),
+            fmt(r.get('cryo_steady_mib'), '%.0f')))
     for r in rows:
         if r['ok'] and not r['steady_checkpoints']:
             print('note: %s MiB/s, %s: no checkpoint fell in the steady state (%d in all)' %
