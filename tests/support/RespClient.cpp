@@ -52,8 +52,9 @@ std::vector<RespClient::Reply> RespClient::pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   std::string out;
   for (const auto& cmd : commands) {
-    out += "*" + std::to_string(cmd.size()) + "\r\n";
-    for (const auto& a : cmd) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+    out.append("*").append(std::to_string(cmd.size())).append("\r\n");
+    for (const auto& a : cmd)
+      out.append("$").append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
   }
   size_t done = 0;
   while (done < out.size()) {

@@ -69,7 +69,7 @@ DirtySet range(uint64_t start, uint64_t end) { return DirtySet{{start, end}}; }
 
 std::string cmd(const std::string& verb, std::initializer_list<uint64_t> args) {
   std::string s = verb;
-  for (uint64_t a : args) s += " " + std::to_string(a);
+  for (uint64_t a : args) s.append(" ").append(std::to_string(a));
   return s;
 }
 

@@ -34,7 +34,7 @@ std::string pathName(std::string name) {
 std::string printable(const std::string& raw) {
   std::string name = pathName(raw);
   if (name.empty()) return "(unnamed)";
-  if (name[0] == '\0') return "@" + name.substr(1);
+  if (name[0] == '\0') return std::string("@").append(name, 1);
   return name;
 }
 

@@ -34,7 +34,7 @@ using US = img::UnixSocket;
 
 std::string printable(const std::string& name) {
   if (name.empty()) return "(unnamed)";
-  if (name[0] == '\0') return "@" + name.substr(1);
+  if (name[0] == '\0') return std::string("@").append(name, 1);
   return name;
 }
 
