@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -129,7 +130,10 @@ TEST(FreezeHelperTest, help_takes_part_in_the_jobs_loop_until_it_ends) {
 
 // The helper's CPU (the "task's": CPU 0) is kept busy by a child at the ordinary policy, so
 // the helper, at the idle policy there, does not get to begin the job handed to it: help(),
-// from the test's thread on CPU 1, runs the job itself, and returns once it is done.
+// from the test's thread on CPU 1, runs the job itself, and returns once it is done. The idle
+// policy still leaves the helper a sliver of CPU 0 (and a virtual CPU 1 may stall between
+// handing the job over and help()): a helper that did begin the job is a try that missed the
+// case, and another is made; without help() taking a job back, every try misses.
 TEST(FreezeHelperTest, help_runs_a_job_the_starved_helper_has_not_begun) {
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: a busy one and the test's";
   cpu_set_t mine, cpu0, cpu1;
@@ -157,17 +161,24 @@ TEST(FreezeHelperTest, help_runs_a_job_the_starved_helper_has_not_begun) {
   ASSERT_EQ(::sched_setaffinity(busy, sizeof cpu0, &cpu0), 0);
   ASSERT_EQ(::sched_setaffinity(0, sizeof cpu1, &cpu1), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // (the child spins on CPU 0)
-  FreezeHelper helper(busy);  // placed on CPU 0, the child's, at the idle policy
-  std::thread::id ranOn;
-  auto f = helper.run([&]() -> std::optional<PageRanges> {
-    ranOn = std::this_thread::get_id();
-    return PageRanges{{0, 4096}};
-  });
-  helper.help();
-  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready)
-      << "help() returned before the job was done";
-  EXPECT_EQ(ranOn, std::this_thread::get_id()) << "the starved helper ran the job";
-  ASSERT_TRUE(f.get().has_value());
+  constexpr int kTries = 5;
+  int missed = 0;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    FreezeHelper helper(busy);  // placed on CPU 0, the child's, at the idle policy
+    std::atomic<std::thread::id> ranOn{};
+    auto f = helper.run([&]() -> std::optional<PageRanges> {
+      ranOn = std::this_thread::get_id();
+      return PageRanges{{0, 4096}};
+    });
+    helper.help();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+        << "help() returned before the job was done";
+    ASSERT_TRUE(f.get().has_value());
+    if (ranOn.load() == std::this_thread::get_id()) break;
+    ++missed;  // the helper got to the job first
+  }
+  std::cout << "[helper] " << missed << " of the tries had the helper begin the job first\n";
+  EXPECT_LT(missed, kTries) << "help() never ran the job the starved helper had not begun";
 }
 
 }  // namespace cryo::test
