@@ -360,8 +360,9 @@ class PrecopyMemory : public RealtimeBase {
 // the incremental ones copy a few hundred pages each. Once those are stored, cryo must not go
 // on holding the full copy (a second copy of every task on the node): after a dozen
 // checkpoints (more than PrecopyCache::kUsageHistory, should an early one have copied much),
-// its resident memory must have fallen by at least half the task's. The store it wrote meanwhile must still restore the
-// task to the output of an uninterrupted run.
+// its resident memory must have fallen by at least half the task's. The store it wrote
+// meanwhile must still restore the task to the output of an uninterrupted run. (The tests of
+// the binary do not link cryo's code, so /proc/PID/status is read here.)
 TEST_F(PrecopyMemory, cryo_gives_back_the_memory_of_the_full_checkpoints_copy) {
   std::string why;
   if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "precopy needs uffd-wp: " << why;
