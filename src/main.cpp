@@ -85,9 +85,6 @@ int main(int argc, char** argv) {
                    "Real-time priority (SCHED_FIFO 1..99) of cryo while the task is stopped "
                    "and in the pre-copy round just before: ordinary work on cryo's CPU does not "
                    "lengthen the freeze");
-    sc->add_flag("--tcp-close", tcpClose,
-                 "Record established TCP connections as closed (a restore resets them) instead "
-                 "of refusing the checkpoint");
   };
   size_t keep = 0;
   std::vector<std::string> command;
@@ -98,6 +95,20 @@ int main(int argc, char** argv) {
   run->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
   run->add_option("--tracker", tracker, "Dirty-page backend: uffd-wp, soft-dirty, hash, none");
   addRealtime(run);
+  bool runTcpClose = true;
+  run->add_flag("--tcp-close,!--no-tcp-close", runTcpClose,
+                "Record established TCP connections as closed (a restore resets them; the "
+                "default of run) or, with --no-tcp-close, refuse checkpoints while one exists");
+  std::string onFailure = "exit";
+  unsigned maxFailures = 3;
+  run->add_option("--on-failure", onFailure,
+                  "Once --max-failures checkpoints in a row failed: exit (cryo exits with status "
+                  "1, the task runs on; the default), stop-task (the task is killed too), or "
+                  "warn (go on trying)")
+      ->check(CLI::IsMember({"warn", "stop-task", "exit"}));
+  run->add_option("--max-failures", maxFailures,
+                  "Checkpoints in a row that may fail before --on-failure acts (default 3)")
+      ->check(CLI::Range(1u, 1000000u));
   run->add_option("command", command, "The command and its arguments (after --)")->required();
 
   auto* checkpoint = app.add_subcommand("checkpoint", "Add one checkpoint of a process to a store");
@@ -105,6 +116,9 @@ int main(int argc, char** argv) {
   checkpoint->add_option("--store", store, "Store directory (created if missing)")->required();
   checkpoint->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
   addRealtime(checkpoint);
+  checkpoint->add_flag("--tcp-close", tcpClose,
+                       "Record established TCP connections as closed (a restore resets them) "
+                       "instead of refusing the checkpoint");
 
   auto* stats = app.add_subcommand("stats", "Freeze-time percentiles over a store's checkpoints");
   stats->add_option("--store", store, "Store directory")->required();
@@ -151,7 +165,9 @@ int main(int argc, char** argv) {
       cpu.apply();
       cryo::RunOptions ro;
       ro.freezeMode = freezeMode;
-      ro.tcpClose = tcpClose;
+      ro.tcpClose = runTcpClose;
+      ro.onFailure = cryo::TaskRunner::parseOnFailure(onFailure);
+      ro.maxFailures = maxFailures;
       if (!maxFreeze.empty()) ro.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
       ro.cpu = &cpu;
       cryo::RealtimeWindow::check(freezePriority);

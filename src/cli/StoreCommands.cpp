@@ -5,19 +5,32 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/Error.h"
 #include "store/CheckpointStore.h"
+#include "store/RunStatus.h"
 
 namespace cryo {
+
+namespace {
+// A store whose `cryo run` stopped taking checkpoints says so on stderr, whatever is asked.
+std::optional<RunFailures> warnIfBehind(const std::filesystem::path& dir) {
+  std::optional<RunFailures> f = RunStatus::read(dir);
+  if (f) spdlog::warn("store {}: {}", dir.string(), RunStatus::describe(*f));
+  return f;
+}
+}  // namespace
 
 std::string StoreCommands::list(const std::filesystem::path& dir, bool json) {
   CheckpointStore store(dir, false);
   auto entries = store.list();
+  warnIfBehind(dir);
   if (json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& e : entries) {
@@ -93,6 +106,10 @@ std::string StoreCommands::stats(const std::filesystem::path& dir, bool json) {
   j["freeze_us"] = summary(all);
   j["incremental_freeze_us"] = summary(inc);
   j["over_budget"] = over;
+  std::optional<RunFailures> f = warnIfBehind(dir);
+  j["failed_since_newest"] = f ? f->sinceGood : 0;
+  j["failed_total"] = f ? f->total : 0;
+  j["last_error"] = f ? nlohmann::json(f->lastError) : nlohmann::json(nullptr);
   if (json) return j.dump(2) + "\n";
   auto line = [](const char* what, const nlohmann::json& s) {
     return fmt::format("{:<12} {:>6} checkpoints  freeze p50 {} us  p99 {} us  max {} us\n", what,
@@ -100,7 +117,8 @@ std::string StoreCommands::stats(const std::filesystem::path& dir, bool json) {
                        s["p99"].get<uint64_t>(), s["max"].get<uint64_t>());
   };
   return line("all", j["freeze_us"]) + line("incremental", j["incremental_freeze_us"]) +
-         fmt::format("over the --max-freeze budget: {}\n", over);
+         fmt::format("over the --max-freeze budget: {}\n", over) +
+         fmt::format("failed attempts since the newest checkpoint: {}\n", f ? f->sinceGood : 0);
 }
 
 std::filesystem::path StoreCommands::pickForRestore(const std::filesystem::path& dir,
@@ -114,6 +132,7 @@ std::filesystem::path StoreCommands::pickForRestore(const std::filesystem::path&
     return e->path;
   }
   auto all = store.list();
+  warnIfBehind(dir);
   if (all.empty()) fail("store {} holds no checkpoint", dir.string());
   // Checkpoints are published only when complete, so a broken latest one means damage: refuse
   // rather than silently going back further; name the newest one that would restore.

@@ -14,6 +14,8 @@ img::FileId FileIdentity::of(const struct stat& st) {
   id.set_size(static_cast<uint64_t>(st.st_size));
   id.set_mtime_ns(mtimeNs(st));
   id.set_mode(st.st_mode);
+  id.set_uid(st.st_uid);
+  id.set_gid(st.st_gid);
   return id;
 }
 

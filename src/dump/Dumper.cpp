@@ -3,6 +3,9 @@
 // failure leaves every process running as it was.
 #include "dump/Dumper.h"
 
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -97,6 +100,25 @@ std::vector<std::pair<uint64_t, uint64_t>> storedRanges(const img::Process& proc
 }  // namespace
 
 namespace {
+// Processes of the tree that share what clone() lets two processes share (CLONE_FILES, CLONE_FS,
+// CLONE_SIGHAND, CLONE_VM without CLONE_THREAD) would come back each with its own copy: refused.
+void refuseSharedTables(ProcessTree& tree) {
+  static const std::pair<int, const char*> kShared[] = {
+      {KCMP_FILES, "fd table (CLONE_FILES)"},
+      {KCMP_FS, "cwd, root and umask (CLONE_FS)"},
+      {KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)"},
+      {KCMP_VM, "address space (CLONE_VM)"}};
+  std::vector<pid_t> live;
+  for (const ProcessTree::Member& m : tree.members())
+    if (!m.zombie()) live.push_back(m.pid);
+  for (size_t i = 0; i < live.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      for (const auto& [type, what] : kShared)
+        if (::syscall(SYS_kcmp, live[i], live[j], type, 0, 0) == 0)
+          fail("pid {} and pid {} share one {}: processes sharing it are not supported yet",
+               live[j], live[i], what);
+}
+
 // Waits, when it goes out of scope, for a job still running on the freeze's helper thread.
 struct AwaitHelper {
   std::future<std::optional<PageRanges>>& f;
@@ -239,6 +261,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // needed before the collectors, and the scan beside it then starts sooner.
   std::optional<TreeFdIndex> fdIndex;
   SharedMappings shared;
+  refuseSharedTables(frozen);
   for (ProcessTree::Member& member : frozen.members()) {
     img::Process& proc = *tree.add_processes();
     fillIdentity(member.pid, member.stat, proc);

@@ -12,7 +12,7 @@
 
 #include <cmath>
 #include <cstring>
-#include <set>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -21,6 +21,7 @@
 #include "common/UniqueFd.h"
 #include "inject/Tracee.h"
 #include "store/Checkpointer.h"
+#include "store/RunStatus.h"
 #include "track/DirtyTracker.h"
 #include "track/TrackerFactory.h"
 
@@ -91,7 +92,40 @@ bool reaped(pid_t pid, int& code) {
   return false;
 }
 
+// A failed checkpoint: recorded in the store, said on stderr every time, and once
+// --max-failures have failed in a row, acted on. Returns cryo's exit code when it must end.
+std::optional<int> checkpointFailed(const RunOptions& opts, RunStatus& status, pid_t pid,
+                                    const std::string& error) {
+  const RunFailures& f = status.failed(error);
+  std::string newest = f.lastGoodId.empty() ? std::string("none yet")
+                                            : fmt::format("{}, {:.1f} s old", f.lastGoodId,
+                                                          f.lastFailureTime - f.lastGoodTime);
+  spdlog::warn("checkpoint failed ({} in a row; newest checkpoint: {}): {}", f.sinceGood, newest,
+               error);
+  if (opts.onFailure == OnFailure::kWarn || f.sinceGood < opts.maxFailures) return std::nullopt;
+  if (opts.onFailure == OnFailure::kStopTask) {
+    spdlog::error("{} checkpoints in a row failed: killing the task (pid {}) "
+                  "(--on-failure stop-task)", f.sinceGood, pid);
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    while (::waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {
+    }
+    return 1;
+  }
+  spdlog::error("{} checkpoints in a row failed: cryo exits and the task (pid {}) runs on "
+                "without checkpoints (--on-failure exit; --on-failure warn goes on trying)",
+                f.sinceGood, pid);
+  return 1;
+}
+
 }  // namespace
+
+OnFailure TaskRunner::parseOnFailure(const std::string& text) {
+  if (text == "warn") return OnFailure::kWarn;
+  if (text == "stop-task") return OnFailure::kStopTask;
+  if (text == "exit") return OnFailure::kExit;
+  fail("unknown --on-failure policy '{}' (warn, stop-task or exit)", text);
+}
 
 std::chrono::microseconds TaskRunner::parseDuration(const std::string& text, double minUs) {
   size_t i = 0;
@@ -141,7 +175,7 @@ int TaskRunner::run(const RunOptions& opts) {
   pid_t pid = spawn(opts.command, old, opts.cpu);
   spdlog::info("started {} as pid {}", opts.command[0], pid);
   Checkpointer cp(store, pid, opts.tracker, policy);
-  std::set<std::string> reported;
+  RunStatus status(store.dir());
   auto next = Clock::now();
   int code = 0;
   for (;;) {
@@ -154,10 +188,12 @@ int TaskRunner::run(const RunOptions& opts) {
                      info.id, info.incremental ? "incremental" : "full",
                      CheckpointPolicy::modeName(policy.mode), info.dump.pages,
                      info.dump.freezeUs, info.rounds);
+        status.succeeded(info.id);
         if (opts.keep) store.compact(opts.keep);
       } catch (const std::exception& e) {
         if (reaped(pid, code)) return code;
-        if (reported.insert(e.what()).second) spdlog::warn("checkpoint failed: {}", e.what());
+        if (std::optional<int> exitCode = checkpointFailed(opts, status, pid, e.what()))
+          return *exitCode;
       }
       // A checkpoint longer than the period delays the next one; they never overlap.
       next = std::max(next + opts.every, Clock::now());

@@ -12,6 +12,10 @@
 
 namespace cryo {
 
+// What `cryo run` does once --max-failures checkpoints in a row have failed: go on (warning at
+// each), kill the task and exit, or exit leaving the task running without checkpoints.
+enum class OnFailure { kWarn, kStopTask, kExit };
+
 struct RunOptions {
   std::filesystem::path store;
   std::chrono::microseconds every{1000000};
@@ -20,7 +24,9 @@ struct RunOptions {
   std::string freezeMode;  // "stop", "precopy", or "" (precopy where the tracker allows it)
   std::chrono::microseconds maxFreeze{0};
   int freezePriority = 0;  // --freeze-priority
-  bool tcpClose = false;  // --tcp-close
+  bool tcpClose = true;  // --tcp-close (the default of run), --no-tcp-close
+  OnFailure onFailure = OnFailure::kExit;
+  unsigned maxFailures = 3;  // checkpoints in a row that may fail before onFailure acts
   const CpuPolicy* cpu = nullptr;  // applied to cryo; undone in the task
   std::vector<std::string> command;
 };
@@ -32,6 +38,7 @@ class TaskRunner {
   // "100ms", "2s", "1.5s", "500us", "1m" -> microseconds; throws on anything else, or below
   // `minUs`.
   static std::chrono::microseconds parseDuration(const std::string& text, double minUs = 1000);
+  static OnFailure parseOnFailure(const std::string& text);
 };
 
 }  // namespace cryo

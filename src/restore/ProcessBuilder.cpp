@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/Error.h"
+#include "common/KernelSigaction.h"
 #include "common/KernelCompat.h"
 #include "common/ProcFs.h"
 #include "image/ImageFormat.h"
@@ -83,6 +84,20 @@ ShellGuard::~ShellGuard() {
   }
 }
 
+// Every disposition starts at the default: the ones cryo had (a sanitizer's handlers, a signal
+// its caller ignored) are not the task's, and only those the task changed are in the image.
+void ProcessBuilder::resetDispositions(RestoreContext& ctx) {
+  auto status = ProcFs::status(ProcFs::path(ctx.pid(), "status"));
+  uint64_t set = std::strtoull(status["SigCgt"].c_str(), nullptr, 16) |
+                 std::strtoull(status["SigIgn"].c_str(), nullptr, 16);
+  const KernelSigaction dfl{0, 0, 0, 0};  // SIG_DFL
+  for (int sig = 1; sig <= 64; ++sig)
+    if (set & (uint64_t{1} << (sig - 1)))
+      ctx.leaderSyscalls().check(fmt::format("pid {}: rt_sigaction({}, SIG_DFL)", ctx.pid(), sig),
+                                 SYS_rt_sigaction, static_cast<uint64_t>(sig),
+                                 ctx.scratch().putValue(dfl), 0, 8);
+}
+
 void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard, const img::Tree& tree) {
   const img::Process& proc = ctx.process();
   pid_t pid = cloneWithPid(proc.pid());
@@ -123,6 +138,7 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard, const i
   ctx.setScratch(std::make_unique<RemoteScratch>(rs, ctx.memory(), kScratchSize, base + kPage));
   ctx.setSyscallSite(code);
   rs.setStack(base + kPage + kScratchSize - 64);
+  resetDispositions(ctx);
 
   const int stdio[3] = {0, 1, 2};
   setupFds(ctx, stdio);
@@ -235,6 +251,12 @@ void ProcessBuilder::becomeZombie(RestoreContext& ctx, RestoreContext& parent) {
   const img::Process& proc = ctx.process();
   int status = proc.exit_status();
   Tracee& t = ctx.thread(proc.pid());
+  // A zombie keeps its name (ps, /proc/PID/stat): the one it had, not the restoring cryo's.
+  if (!proc.comm().empty()) {
+    uint64_t at = ctx.scratch().putString(proc.comm().substr(0, 15));
+    ctx.leaderSyscalls().check(fmt::format("pid {}: prctl(PR_SET_NAME)", proc.pid()), SYS_prctl,
+                               PR_SET_NAME, at);
+  }
   ctx.forgetSyscalls();
   t.setSignalMask(0);
   if (WIFSIGNALED(status)) {

@@ -32,6 +32,8 @@ class ProcessBuilder {
   // Creates the shell for ctx.process(), the root of `tree`, and installs its leader, syscall
   // site and scratch area in ctx. Throws (with a clear message if the PID is taken) on failure.
   static void createShell(RestoreContext& ctx, ShellGuard& guard, const img::Tree& tree);
+  // Sets every signal the new shell catches or ignores (as cryo did) back to the default.
+  static void resetDispositions(RestoreContext& ctx);
   // Creates the shell of a child process from its parent's shell (an injected clone3 with the
   // saved PID), so that it is the parent's child; it shares the parent's code page and
   // scratch addresses. Then gives it the saved session and process group where they are its

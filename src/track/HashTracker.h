@@ -18,6 +18,8 @@ class RemoteMemory;
 class HashTracker : public DirtyTracker {
  public:
   std::string_view name() const override { return "hash"; }
+  // The pages that held data at the last sweep, ascending.
+  const std::vector<uint64_t>& pagesHoldingData() const { return hashes_.addrs; }
 
  protected:
   void doArm(TrackTarget& target) override;

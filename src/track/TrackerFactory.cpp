@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/Error.h"
+#include "track/CrossCheckTracker.h"
 #include "track/HashTracker.h"
 #include "track/SoftDirtyTracker.h"
 #include "track/UffdWpTracker.h"
@@ -76,9 +77,12 @@ std::unique_ptr<DirtyTracker> TrackerFactory::create(const std::string& requeste
     BackendStatus b = status(name);
     if (!b.available) fail("dirty-page backend {} is unavailable here: {}", name, b.detail);
   }
-  if (name == "uffd-wp") return std::make_unique<UffdWpTracker>();
-  if (name == "soft-dirty") return std::make_unique<SoftDirtyTracker>();
-  return std::make_unique<HashTracker>();
+  std::unique_ptr<DirtyTracker> t;
+  if (name == "uffd-wp") t = std::make_unique<UffdWpTracker>();
+  else if (name == "soft-dirty") t = std::make_unique<SoftDirtyTracker>();
+  else return std::make_unique<HashTracker>();
+  if (CrossCheckTracker::wanted()) return std::make_unique<CrossCheckTracker>(std::move(t));
+  return t;
 }
 
 std::vector<std::string> TrackerFactory::reportLines() {

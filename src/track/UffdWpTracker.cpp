@@ -303,13 +303,29 @@ void UffdWpTracker::sweepMarked(Pagemap& pm, const MapsEntry& m, DirtySet* dirty
                   pid_, m.start, m.end, std::strerror(err));
     known = DirtySet{};  // what the failed walk found is not all that was written
   }
-  // Not marked yet (new, or followed the other way until now): the part not known is reported
-  // whole (a page dropped under the other way would go unseen), then every page is protected.
-  if (dirty) dirty->add(whole.subtract(known));
-  if (int err = pm.protect(m.start, m.end))
-    throw SysError(fmt::format("pid {}: cannot write-protect {:#x}-{:#x} {}", pid_, m.start,
-                               m.end, m.path),
-                   err);
+  // Not marked yet, or only in part (new, grown, merged with a neighbour, or followed the other
+  // way until now). The known part: its written pages are reported and protected again in one
+  // walk (protecting it with the rest would clear their written bits unseen, and a page the
+  // running task writes after that walk must stay written). The rest: reported whole (a page
+  // dropped under the other way would go unseen) and protected, markers included.
+  DirtySet unknown = whole.subtract(known);
+  for (const auto& [s, e] : known.ranges()) {
+    MapsEntry part = m;
+    part.start = s;
+    part.end = e;
+    DirtySet written;
+    if (int err = scanInChunks(pm, part, writtenQuery(true), written))
+      throw SysError(fmt::format("pid {}: PAGEMAP_SCAN of {:#x}-{:#x} {}", pid_, s, e, m.path), err);
+    if (dirty) dirty->add(written);
+  }
+  if (!known.empty())
+    spdlog::debug("pid {}: {:#x}-{:#x} {} followed in part ({} of {} pages): the rest is new",
+                  pid_, m.start, m.end, m.path, known.pages(4096), whole.pages(4096));
+  if (dirty) dirty->add(unknown);
+  for (const auto& [s, e] : unknown.ranges())
+    if (int err = pm.protect(s, e))
+      throw SysError(fmt::format("pid {}: cannot write-protect {:#x}-{:#x} {}", pid_, s, e, m.path),
+                     err);
   marked.add(m.start, m.end);
 }
 

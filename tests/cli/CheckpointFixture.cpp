@@ -1,4 +1,4 @@
-// CheckpointFixture: the base of the checkpoint tests: a temp dir, a seeded delay, reference runs, and the dump/restore/compare steps every test repeats.
+// CheckpointFixture: the base of the checkpoint tests: a temp dir, a seeded delay, reference runs, runs held at a gate until the test lets them end, and the dump/restore/compare steps every test repeats.
 #include "CheckpointFixture.h"
 
 #include <signal.h>
@@ -14,11 +14,16 @@ void CheckpointFixture::TearDown() {
   ProcessControl::killAllChildren();
 }
 
-void CheckpointFixture::startPair(const TargetProgram& p, TargetRun& ref, TargetRun& run) {
+void CheckpointFixture::startPair(const TargetProgram& p, TargetRun& ref, TargetRun& run,
+                                  bool gated) {
   ref = p.start(tmp_ / "ref");
-  run = p.start(tmp_ / "run");
+  run = p.start(tmp_ / "run", gated ? tmp_ / "gate" : fs::path());
   ASSERT_GT(ref.pid, 0);
   ASSERT_GT(run.pid, 0);
+}
+
+void CheckpointFixture::openGate(const TargetRun& run) {
+  if (!run.gate.empty()) OutputCompare::writeFile(run.gate, "open\n");
 }
 
 void CheckpointFixture::dumpKilling(pid_t pid, const fs::path& images) {

@@ -1,4 +1,4 @@
-// CheckpointFixture: the base of the checkpoint tests: a temp dir, a seeded delay, reference runs, and the dump/restore/compare steps every test repeats.
+// CheckpointFixture: the base of the checkpoint tests: a temp dir, a seeded delay, reference runs, runs held at a gate until the test lets them end, and the dump/restore/compare steps every test repeats.
 #pragma once
 
 #include <sys/types.h>
@@ -28,7 +28,12 @@ class CheckpointFixture : public ::testing::Test {
   void TearDown() override;
 
   // Starts `p` twice at once: the reference run in tmp/ref and the run to checkpoint in tmp/run.
-  void startPair(const TargetProgram& p, TargetRun& ref, TargetRun& run);
+  // `gated`: the run to checkpoint waits before its last step until openGate(run), so that a
+  // checkpoint taken however late, and the restore that follows, still find it running (the
+  // reference run never waits).
+  void startPair(const TargetProgram& p, TargetRun& ref, TargetRun& run, bool gated = false);
+  // Lets a gated run (and a task restored from it) go on past its gate; nothing if it has none.
+  static void openGate(const TargetRun& run);
 
   // `cryo dump` without --leave-running: must succeed, and the task must die by SIGKILL (it is
   // reaped here, so its pid is free for the restore).

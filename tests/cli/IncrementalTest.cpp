@@ -2,7 +2,8 @@
 // backend and freeze mode: a task killed at a random moment restores from the store and
 // finishes exactly like an uninterrupted run; checkpoints hold the pages written and little
 // else; cryo killed in the middle of a checkpoint leaves the task running and the store
-// restorable.
+// restorable; `cryo checkpoint` and `cryo dump --parent` by hand make checkpoints that restore,
+// and a store missing or corrupting a parent is refused.
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,37 +78,80 @@ INSTANTIATE_TEST_SUITE_P(
       return std::get<0>(info.param) + "_" + std::get<1>(info.param).name();
     });
 
-class Precision : public CheckpointFixture, public ::testing::WithParamInterface<std::string> {};
+class Precision : public CheckpointFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  // The checkpoints (numbered from 1 in the store's order) that may hold what one phase of
+  // page_burst wrote: those after `after`, up to `last`.
+  struct Window {
+    size_t after = 0, last = 0;
+    bool holds(size_t k) const { return k > after && k <= last; }
+    int64_t size() const { return static_cast<int64_t>(last - after); }
+  };
 
-// page_burst writes exactly 1000 pages, later 500 pages of a new mapping. The checkpoints that
-// follow hold those pages plus at most kSlack pages the program touches on its own (stack,
-// libc data, the new mapping's page tables' neighbours); the others hold at most kSlack.
+  // Opens the task's gate `suffix` (none: the phase began with the task) and waits for the
+  // line `done` that ends the phase, then for a checkpoint that holds none of its pages; `w`:
+  // the checkpoints that may hold some. One published before the gate opened was frozen before
+  // the phase began; the one in progress when the line appeared may have been frozen in the
+  // middle of it, and the next one holds the rest; the one after that was frozen after the line.
+  void phase(const std::string& suffix, const std::string& done, Window& w) {
+    w.after = suffix.empty() ? 0 : checkpointCount(store_);
+    if (!suffix.empty()) OutputCompare::writeFile(gate_.string() + suffix, "open\n");
+    ASSERT_TRUE(waitForLines(out_, done, 1, cryoPid_, kWait))
+        << "no line \"" << done << "\":\n" << OutputCompare::readFile(out_)
+        << OutputCompare::readFile(err_);
+    w.last = checkpointCount(store_) + 2;
+    ASSERT_TRUE(waitForCheckpoints(store_, w.last + 1, cryoPid_, kWait))
+        << OutputCompare::readFile(err_);
+  }
+
+  // The pages of checkpoints k in `w` together: those written in the phase (`written`), plus
+  // at most kSlack each.
+  static void expectPhase(const nlohmann::json& list, const Window& w, int64_t written) {
+    int64_t pages = 0;
+    for (size_t k = w.after + 1; k <= w.last && k <= list.size(); ++k)
+      pages += list[k - 1]["pages"].get<int64_t>();
+    EXPECT_GE(pages, written) << "checkpoints " << w.after + 1 << "-" << w.last << " of "
+                              << list.dump();
+    EXPECT_LE(pages, written + kSlack * w.size())
+        << "checkpoints " << w.after + 1 << "-" << w.last << " of " << list.dump();
+  }
+
+  static constexpr int64_t kSlack = 24;
+  std::filesystem::path store_ = tmp_ / "store", out_ = tmp_ / "out.txt",
+                        err_ = tmp_ / "cryo.err", gate_ = tmp_ / "gate";
+  pid_t cryoPid_ = -1;
+};
+
+// page_burst touches 64 MiB, then writes exactly 1000 pages, then 500 pages of a new mapping,
+// each phase when the test opens its gate, once a checkpoint taken after the previous phase
+// ended is in the store. The checkpoints that may have been taken during a phase hold its
+// pages together, plus at most kSlack pages each that the program touches on its own (stack,
+// libc data, the new mapping's page tables' neighbours); every later one holds at most kSlack.
 TEST_P(Precision, incremental_checkpoints_hold_exactly_the_pages_written) {
-  constexpr int kSlack = 24;
   std::string tracker = GetParam();
   std::string why;
   if (!backendAvailable(tracker, why)) GTEST_SKIP() << "backend unavailable here: " << why;
-  auto store = tmp_ / "store";
-  pid_t cryoPid = ProcessControl::spawnTarget(
-      {CryoCli::binary().string(), "run", "--store", store.string(), "--every", "250ms",
-       "--tracker", tracker, "--", programPath("page_burst")},
-      tmp_ / "out.txt");
-  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
-  ASSERT_TRUE(st.exitedWith(0)) << st.describe();
-  nlohmann::json list = listStore(store);
-  std::vector<int64_t> pages;
-  for (const auto& c : list)
-    if (!c["parent"].is_null()) pages.push_back(c["pages"].get<int64_t>());
-  ASSERT_GE(pages.size(), 6u) << list.dump();
-  int sawBurst = 0, sawNewMapping = 0;
-  for (size_t i = 1; i < pages.size(); ++i) {  // the first incremental may see start-up work
-    int64_t p = pages[i];
-    if (p >= 1000 && p <= 1000 + kSlack) ++sawBurst;
-    else if (p >= 500 && p <= 500 + kSlack) ++sawNewMapping;
-    else EXPECT_LE(p, kSlack) << "checkpoint " << i << " of " << list.dump();
+  cryoPid_ = ProcessControl::spawnTarget(
+      withStderrTo(err_, {CryoCli::binary().string(), "run", "--store", store_.string(),
+                          "--every", "250ms", "--tracker", tracker, "--",
+                          programPath("page_burst")}),
+      out_, {"CRYO_TEST_GATE=" + gate_.string()});
+  Window startup, burst, mapped;
+  ASSERT_NO_FATAL_FAILURE(phase("", "touched", startup));
+  ASSERT_NO_FATAL_FAILURE(phase(".burst", "burst", burst));
+  ASSERT_NO_FATAL_FAILURE(phase(".map", "mapped", mapped));
+  OutputCompare::writeFile(gate_.string() + ".end", "open\n");
+  ExitStatus st = ProcessControl::waitForExit(cryoPid_, kWait);
+  ASSERT_TRUE(st.exitedWith(0)) << st.describe() << "\n" << OutputCompare::readFile(err_);
+  nlohmann::json list = listStore(store_);
+  ASSERT_GT(list.size(), mapped.last) << list.dump();
+  expectPhase(list, burst, 1000);
+  expectPhase(list, mapped, 500);
+  for (size_t k = startup.last + 1; k <= list.size(); ++k) {  // (the start-up work aside)
+    if (burst.holds(k) || mapped.holds(k)) continue;
+    EXPECT_LE(list[k - 1]["pages"].get<int64_t>(), kSlack) << "checkpoint " << k << " of "
+                                                           << list.dump();
   }
-  EXPECT_EQ(sawBurst, 1) << list.dump();
-  EXPECT_EQ(sawNewMapping, 1) << list.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Precision, ::testing::Values("uffd-wp", "soft-dirty", "hash"),
@@ -170,21 +214,44 @@ INSTANTIATE_TEST_SUITE_P(Points, CrashDuringCheckpoint,
                            return t;
                          });
 
-class ManualIncremental : public CheckpointFixture {};
+// dirty_pages by hand: a reference run, and the run to checkpoint (tmp/out.txt), which waits
+// before its last step until the test opens the gate (once the task is restored), however long
+// the checkpoints took.
+class ManualIncremental : public CheckpointFixture {
+ protected:
+  void SetUp() override {
+    refPid_ = ProcessControl::spawnTarget({programPath("dirty_pages")}, ref_);
+    task_ = ProcessControl::spawnTarget({programPath("dirty_pages")}, out_,
+                                        {"CRYO_TEST_GATE=" + gate_.string()});
+    ASSERT_GT(refPid_, 0);
+    ASSERT_GT(task_, 0);
+  }
 
-// `cryo dump --parent` by hand: full, incremental, incremental (killing): the restore from the
-// last one, resolved through its parents, finishes like an uninterrupted run.
+  // Waits until the run to checkpoint has printed `steps` step lines (it prints 59 before the
+  // gate).
+  void waitForSteps(size_t steps) {
+    ASSERT_TRUE(waitForLines(out_, "step ", steps, task_, kWait))
+        << "fewer than " << steps << " steps:\n" << OutputCompare::readFile(out_);
+  }
+
+  void openGate() { OutputCompare::writeFile(gate_, "open\n"); }
+
+  std::filesystem::path ref_ = tmp_ / "ref.txt", out_ = tmp_ / "out.txt", gate_ = tmp_ / "gate";
+  pid_t refPid_ = -1, task_ = -1;
+};
+
+// `cryo dump --parent` by hand, each a random number of steps after the one before: full,
+// incremental, incremental (killing): the restore from the last one, resolved through its
+// parents, finishes like an uninterrupted run.
 TEST_F(ManualIncremental, dump_parent_chain_restores_like_uninterrupted_run) {
-  auto ref = tmp_ / "ref.txt";
-  auto out = tmp_ / "out.txt";
-  pid_t refPid = ProcessControl::spawnTarget({programPath("dirty_pages")}, ref);
-  pid_t task = ProcessControl::spawnTarget({programPath("dirty_pages")}, out);
   std::string prev;
+  size_t steps = 0;
   for (int i = 0; i < 3; ++i) {
-    delay_.sleepFractionOf(milliseconds(2200), 0.1, 0.2, "next checkpoint after");
+    steps += static_cast<size_t>(delay_.between(5, 15, "steps before the next checkpoint"));
+    ASSERT_NO_FATAL_FAILURE(waitForSteps(steps));
     std::string dir = (tmp_ / ("img" + std::to_string(i))).string();
     std::vector<std::string> argv = {CryoCli::binary().string(), "dump", "--pid",
-                                     std::to_string(task), "--images", dir};
+                                     std::to_string(task_), "--images", dir};
     if (i < 2) argv.push_back("--leave-running");
     if (!prev.empty()) {
       argv.push_back("--parent");
@@ -194,30 +261,27 @@ TEST_F(ManualIncremental, dump_parent_chain_restores_like_uninterrupted_run) {
     ASSERT_TRUE(r.succeeded()) << r.describe();
     prev = dir;
   }
-  ExitStatus killed = ProcessControl::waitForExit(task, kWait);
+  ExitStatus killed = ProcessControl::waitForExit(task_, kWait);
   ASSERT_TRUE(killed.killedBy(SIGKILL)) << killed.describe();
   CommandResult shown = CryoCli::show(prev, true);
   ASSERT_TRUE(shown.succeeded()) << shown.describe();
   EXPECT_FALSE(nlohmann::json::parse(shown.out)["parent"].is_null());
-  restoreAs(prev, task);
-  ExitStatus st = ProcessControl::waitForExit(task, kWait);
+  ASSERT_NO_FATAL_FAILURE(restoreAs(prev, task_));
+  openGate();
+  ExitStatus st = ProcessControl::waitForExit(task_, kWait);
   EXPECT_TRUE(st.exitedWith(0)) << st.describe();
-  ASSERT_TRUE(ProcessControl::waitForExit(refPid, kWait).exitedWith(0));
-  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+  ASSERT_TRUE(ProcessControl::waitForExit(refPid_, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref_, out_));
 }
 
-// `cryo checkpoint` by hand adds incremental checkpoints to a store; `--keep 2` merges the
-// older ones away and the store still restores.
+// `cryo checkpoint` by hand, every five steps, adds incremental checkpoints to a store;
+// `--keep 2` merges the older ones away and the store still restores.
 TEST_F(ManualIncremental, checkpoint_command_builds_a_store_that_restores) {
-  auto ref = tmp_ / "ref.txt";
-  auto out = tmp_ / "out.txt";
   auto store = tmp_ / "store";
-  pid_t refPid = ProcessControl::spawnTarget({programPath("dirty_pages")}, ref);
-  pid_t task = ProcessControl::spawnTarget({programPath("dirty_pages")}, out);
   for (int i = 0; i < 4; ++i) {
-    std::this_thread::sleep_for(milliseconds(150));
+    ASSERT_NO_FATAL_FAILURE(waitForSteps(5 * (i + 1)));
     CommandResult r = CommandRunner::run(
-        {CryoCli::binary().string(), "checkpoint", "--pid", std::to_string(task), "--store",
+        {CryoCli::binary().string(), "checkpoint", "--pid", std::to_string(task_), "--store",
          store.string(), "--keep", "2"},
         {}, kWait);
     ASSERT_TRUE(r.succeeded()) << r.describe();
@@ -226,15 +290,16 @@ TEST_F(ManualIncremental, checkpoint_command_builds_a_store_that_restores) {
   ASSERT_EQ(list.size(), 2u) << list.dump();
   EXPECT_TRUE(list[0]["parent"].is_null()) << list.dump();
   EXPECT_EQ(list[1]["parent"], list[0]["id"]) << list.dump();
-  ::kill(task, SIGKILL);
-  ProcessControl::waitForExit(task, kWait);
+  ::kill(task_, SIGKILL);
+  ProcessControl::waitForExit(task_, kWait);
   CommandResult r = CommandRunner::run(
       {CryoCli::binary().string(), "restore", "--store", store.string()}, {}, kWait);
   ASSERT_TRUE(r.succeeded()) << r.describe();
-  ExitStatus st = ProcessControl::waitForExit(task, kWait);
+  openGate();
+  ExitStatus st = ProcessControl::waitForExit(task_, kWait);
   EXPECT_TRUE(st.exitedWith(0)) << st.describe();
-  ASSERT_TRUE(ProcessControl::waitForExit(refPid, kWait).exitedWith(0));
-  EXPECT_TRUE(OutputCompare::sameContents(ref, out));
+  ASSERT_TRUE(ProcessControl::waitForExit(refPid_, kWait).exitedWith(0));
+  EXPECT_TRUE(OutputCompare::sameContents(ref_, out_));
 }
 
 class BrokenStore : public CheckpointFixture {

@@ -56,28 +56,6 @@ bool matches(const std::string& text, const char* pattern) {
   return std::regex_search(text, std::regex(pattern, std::regex::ECMAScript | std::regex::icase));
 }
 
-// Lines of `file` that start with `prefix`.
-size_t linesStartingWith(const fs::path& file, const std::string& prefix) {
-  std::istringstream in(OutputCompare::readFile(file));
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(prefix, 0) == 0) ++n;
-  return n;
-}
-
-// Waits until `file` has `n` lines starting with `prefix`; false if `pid` ended first or the
-// timeout passed.
-bool waitForLines(const fs::path& file, const std::string& prefix, size_t n, pid_t pid,
-                  milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (linesStartingWith(file, prefix) >= n) return true;
-    if (ProcessControl::isGone(pid)) return false;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return false;
-}
-
 class RealtimeBase : public CheckpointFixture {
  protected:
   // `cryo run --store STORE --every 100ms --tracker T --freeze-mode M EXTRA... -- CMD...`.
@@ -356,35 +334,46 @@ class PrecopyMemory : public RealtimeBase {
   }
 };
 
-// The first, full checkpoint copies all of the task's 256 MiB into cryo while the task runs;
-// the incremental ones copy a few hundred pages each. Once those are stored, cryo must not go
-// on holding the full copy (a second copy of every task on the node): after a dozen
-// checkpoints (more than PrecopyCache::kUsageHistory, should an early one have copied much),
-// its resident memory must have fallen by at least half the task's. The store it wrote
-// meanwhile must still restore the task to the output of an uninterrupted run. (The tests of
-// the binary do not link cryo's code, so /proc/PID/status is read here.)
+// The checkpoints taken while the task writes its 256 MiB for the first time copy all of it
+// into cryo while the task runs: the full one, and any incremental one that the writes
+// outlast; the incremental ones after that copy a few dozen pages each. Once those are stored,
+// cryo must not go on holding the full copy (a second copy of every task on the node): once
+// kUsageHistory checkpoints taken wholly after the task said every page was written (the one in
+// progress then, and the next, may have copied some) are stored, its resident memory must have
+// fallen by at least half the task's. The task waits before its last round until then (the
+// gate). The store it wrote meanwhile must still restore the task to the output of an
+// uninterrupted run. (The tests of the binary do not link cryo's code, so /proc/PID/status is
+// read here.)
 TEST_F(PrecopyMemory, cryo_gives_back_the_memory_of_the_full_checkpoints_copy) {
+  constexpr size_t kUsageHistory = 8;  // PrecopyCache::kUsageHistory
   std::string why;
   if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "precopy needs uffd-wp: " << why;
-  const std::vector<std::string> cmd = {programPath("dirty_volume"), "0.1", "150", "256"};
+  const std::vector<std::string> cmd = {programPath("dirty_volume"), "0.1", "40", "256"};
   auto ref = tmp_ / "ref.txt";
   auto out = tmp_ / "out.txt";
   auto err = tmp_ / "err.txt";
   auto store = tmp_ / "store";
+  auto gate = tmp_ / "gate";
   pid_t refPid = ProcessControl::spawnTarget(cmd, ref);
   pid_t cryoPid = ProcessControl::spawnTarget(
-      withStderrTo(err, cryoRun(store, TrackerMode{"uffd-wp", "precopy"}, {}, cmd)), out);
+      withStderrTo(err, cryoRun(store, TrackerMode{"uffd-wp", "precopy"}, {}, cmd)), out,
+      {"CRYO_TEST_GATE=" + gate.string()});
   pid_t task = taskOf(cryoPid);
   ASSERT_GT(task, 0);
-  ASSERT_TRUE(waitForCheckpoints(store, 12, cryoPid, kWait)) << OutputCompare::readFile(err);
+  ASSERT_TRUE(waitForLines(out, "dirty_volume:", 1, cryoPid, kWait)) << OutputCompare::readFile(err);
+  size_t written = checkpointCount(store);
+  ASSERT_TRUE(waitForCheckpoints(store, written + 3 + kUsageHistory, cryoPid, kWait))
+      << OutputCompare::readFile(err);
   uint64_t peak = statusKiB(cryoPid, "VmHWM"), now = statusKiB(cryoPid, "VmRSS");
   ::kill(task, SIGKILL);
   ExitStatus cryoStatus = ProcessControl::waitForExit(cryoPid, kWait);
   EXPECT_TRUE(cryoStatus.exitedWith(128 + SIGKILL)) << cryoStatus.describe();
   ASSERT_TRUE(ProcessControl::waitUntilGone(task, kWait));
   ProcessControl::reapIfZombie(task);
+  OutputCompare::writeFile(gate, "open\n");
   std::cout << "[memory] cryo resident at its peak " << peak / 1024 << " MiB, after "
-            << checkpointCount(store) << " checkpoints " << now / 1024 << " MiB\n";
+            << checkpointCount(store) << " checkpoints (" << written
+            << " before every page was written) " << now / 1024 << " MiB\n";
   ASSERT_GT(peak, 0u);
   ASSERT_GT(now, 0u);
   EXPECT_GE(peak - std::min(peak, now), 128u * 1024)
@@ -636,7 +625,9 @@ TEST_F(FailedFreeze, checkpoints_failing_in_the_freeze_leave_the_task_unharmed_a
   auto store = tmp_ / "store";
   pid_t refPid = ProcessControl::spawnTarget({prog}, ref);
   pid_t cryoPid = ProcessControl::spawnTarget(
-      withStderrTo(err, cryoRun(store, TrackerMode{"uffd-wp", "precopy"}, {}, {prog})), out);
+      withStderrTo(err, cryoRun(store, TrackerMode{"uffd-wp", "precopy"},
+                                {"--on-failure", "warn"}, {prog})),
+      out);
   pid_t task = taskOf(cryoPid);
   ASSERT_GT(task, 0);
   // Steps 8 to 13 hold the inotify fd; from step 14 on it is closed again.

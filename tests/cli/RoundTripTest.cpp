@@ -1,4 +1,4 @@
-// RoundTripTest: for every target program, a checkpoint taken mid-run and restored (after a kill, after a crash, twice in a row, or not at all) ends exactly like an uninterrupted run.
+// RoundTripTest: for every target program, a checkpoint taken mid-run and restored (after a kill, after a crash, twice in a row, or not at all) ends exactly like an uninterrupted run. The run checkpointed (a program with a gate) waits before its last step until the test has taken its last checkpoint and looked at the restored task, however slow the machine.
 #include <signal.h>
 
 #include <map>
@@ -66,7 +66,7 @@ class RoundTrip : public CheckpointFixture, public ::testing::WithParamInterface
 
 TEST_P(RoundTrip, restore_after_kill_matches_uninterrupted_run) {
   TargetRun ref, run;
-  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run));
+  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run, true));
   delay_.sleepFractionOf(prog_->nominalRunTime(), 0.2, 0.7, "run before the dump");
   auto threads = ProcessControl::threadNames(run.pid);
   auto fds = ProcessControl::fdTargets(run.pid);
@@ -93,13 +93,14 @@ TEST_P(RoundTrip, restore_after_kill_matches_uninterrupted_run) {
     }
   }
 
+  openGate(run);
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(*prog_, ref, run, st);
 }
 
 TEST_P(RoundTrip, restore_after_crash_matches_uninterrupted_run) {
   TargetRun ref, run;
-  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run));
+  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run, true));
   delay_.sleepFractionOf(prog_->nominalRunTime(), 0.2, 0.6, "run before the dump");
 
   fs::path images = tmp_ / "img";
@@ -112,22 +113,24 @@ TEST_P(RoundTrip, restore_after_crash_matches_uninterrupted_run) {
 
   ASSERT_NO_FATAL_FAILURE(rollBackAppendedFiles(run, images));
   ASSERT_NO_FATAL_FAILURE(restoreAs(images, run.pid));
+  openGate(run);
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(*prog_, ref, run, st);
 }
 
 TEST_P(RoundTrip, dump_with_leave_running_does_not_change_output) {
   TargetRun ref, run;
-  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run));
+  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run, true));
   delay_.sleepFractionOf(prog_->nominalRunTime(), 0.2, 0.7, "run before the dump");
   ASSERT_NO_FATAL_FAILURE(dumpLeavingRunning(run.pid, tmp_ / "img"));
+  openGate(run);
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(*prog_, ref, run, st);
 }
 
 TEST_P(RoundTrip, second_checkpoint_of_restored_task_matches_uninterrupted_run) {
   TargetRun ref, run;
-  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run));
+  ASSERT_NO_FATAL_FAILURE(startPair(*prog_, ref, run, true));
   delay_.sleepFractionOf(prog_->nominalRunTime(), 0.15, 0.3, "run before the first dump");
   ASSERT_NO_FATAL_FAILURE(dumpKilling(run.pid, tmp_ / "img1"));
   ASSERT_NO_FATAL_FAILURE(restoreAs(tmp_ / "img1", run.pid));
@@ -137,6 +140,7 @@ TEST_P(RoundTrip, second_checkpoint_of_restored_task_matches_uninterrupted_run) 
   ASSERT_NO_FATAL_FAILURE(dumpKilling(run.pid, tmp_ / "img2"));
   ASSERT_NO_FATAL_FAILURE(restoreAs(tmp_ / "img2", run.pid));
 
+  openGate(run);
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(*prog_, ref, run, st);
 }

@@ -1,4 +1,4 @@
-// StoreRun: what the tests of `cryo run` into a store share: program paths, backend probing, finding the task cryo started, waiting for checkpoints and reading `cryo ls --json`.
+// StoreRun: what the tests of `cryo run` into a store share: program paths, backend probing, finding the task cryo started, waiting for checkpoints or for lines of the task's output, and reading `cryo ls --json`.
 #include "StoreRun.h"
 
 #include <algorithm>
@@ -74,6 +74,25 @@ bool waitForCheckpoints(const std::filesystem::path& store, size_t n, pid_t cryo
   while (std::chrono::steady_clock::now() < deadline) {
     if (checkpointCount(store) >= n) return true;
     if (ProcessControl::isGone(cryoPid)) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
+
+size_t linesStartingWith(const std::filesystem::path& file, const std::string& prefix) {
+  std::istringstream in(OutputCompare::readFile(file));
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) ++n;
+  return n;
+}
+
+bool waitForLines(const std::filesystem::path& file, const std::string& prefix, size_t n,
+                  pid_t pid, milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (linesStartingWith(file, prefix) >= n) return true;
+    if (ProcessControl::isGone(pid)) return false;
     std::this_thread::sleep_for(milliseconds(10));
   }
   return false;

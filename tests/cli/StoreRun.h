@@ -1,4 +1,4 @@
-// StoreRun: what the tests of `cryo run` into a store share: program paths, backend probing, finding the task cryo started, waiting for checkpoints and reading `cryo ls --json`.
+// StoreRun: what the tests of `cryo run` into a store share: program paths, backend probing, finding the task cryo started, waiting for checkpoints or for lines of the task's output, and reading `cryo ls --json`.
 #pragma once
 
 #include <sys/types.h>
@@ -42,6 +42,14 @@ size_t checkpointCount(const std::filesystem::path& store);
 // timeout passed.
 bool waitForCheckpoints(const std::filesystem::path& store, size_t n, pid_t cryoPid,
                         std::chrono::milliseconds timeout);
+
+// Lines of `file` that start with `prefix`.
+size_t linesStartingWith(const std::filesystem::path& file, const std::string& prefix);
+
+// Waits until `file` has `n` lines starting with `prefix`. False if `pid` ended first or the
+// timeout passed.
+bool waitForLines(const std::filesystem::path& file, const std::string& prefix, size_t n,
+                  pid_t pid, std::chrono::milliseconds timeout);
 
 // Expects every checkpoint of a `cryo ls --json` listing complete and taken in `mode`;
 // returns how many are incremental (have a parent).

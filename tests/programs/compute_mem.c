@@ -1,4 +1,4 @@
-/* compute_mem: a deterministic computation over brk heap, anonymous mmap and stack memory, printing a running checksum per step. */
+/* compute_mem: a deterministic computation over brk heap, anonymous mmap and stack memory, printing a running checksum per step; held before its last step by the test gate. */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <sys/mman.h>
@@ -73,6 +73,7 @@ int main(void) {
 
   uint64_t total = PROG_HASH_SEED;
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     uint64_t a = scramble(&rng, heap, HEAP_WORDS, 60000);
     uint64_t b = scramble(&rng, map, map_used - PAGE / 8, 40000);
     uint64_t c = scramble(&rng, stack_words, STACK_WORDS, 20000);

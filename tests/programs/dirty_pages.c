@@ -1,11 +1,10 @@
 /* dirty_pages: writes pseudo-random bytes all over a 32 MiB region, discards pages
  * (MADV_DONTNEED), maps and unmaps regions and grows the heap, printing a checksum of the
- * region each step: its output changes if any page is restored from a stale checkpoint. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+ * region each step: its output changes if any page is restored from a stale checkpoint. Held
+ * before its last step by the test gate (prog_gate). */
 #include <sys/mman.h>
-#include <unistd.h>
+
+#include "prog_common.h"
 
 int main(void) {
   size_t n = 32u << 20;
@@ -13,6 +12,7 @@ int main(void) {
   if (a == MAP_FAILED) return 99;
   unsigned long x = 1, sum = 0;
   for (int step = 0; step < 60; step++) {
+    if (step == 59) prog_gate();
     for (int k = 0; k < 200; k++) {
       x = x * 6364136223846793005UL + 1442695040888963407UL;
       a[(x >> 20) % n] += (unsigned char)(x >> 56);

@@ -5,8 +5,9 @@
  * Maps MIB MiB (default 256) of private anonymous memory and writes every page once, then for
  * ROUNDS rounds (default 30) writes K = PERCENT % of its pages (at least 1): pages
  * phase, phase + N/K, phase + 2N/K, ... where the phase moves by one page each round, and
- * sleeps 100 ms. The writes of a round come in one burst at full speed. It prints one line at
- * the start and a checksum of the buffer at the end. */
+ * sleeps 100 ms. The writes of a round come in one burst at full speed. It prints one line once
+ * every page is written and a checksum of the buffer at the end; the test gate (prog_gate) holds
+ * it before its last round. */
 #include <sys/mman.h>
 
 #include "prog_common.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   for (size_t p = 0; p < npages; p++) a[p * PAGE] = 1;
   prog_say("dirty_volume: %zu pages, %zu written per round, %ld rounds\n", npages, k, rounds);
   for (long r = 0; r < rounds; r++) {
+    if (r == rounds - 1) prog_gate();
     size_t phase = (size_t)r % step;
     for (size_t i = 0; i < k; i++) {
       size_t p = phase + i * step;

@@ -1,4 +1,4 @@
-/* file_pipe: reads an input file in chunks and echoes it through an O_APPEND file, a dup'ed scratch fd, a pipe holding bytes between steps, /dev/null, /dev/urandom and a directory fd. */
+/* file_pipe: reads an input file in chunks and echoes it through an O_APPEND file, a dup'ed scratch fd, a pipe holding bytes between steps, /dev/null, /dev/urandom and a directory fd; held after its last chunk, before its final checks, by the test gate. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
     total = prog_hash_bytes(total, buf, (size_t)n);
     prog_sleep_ms(STEP_MS);
   }
+  prog_gate();
 
   if (pipe_pending > 0) {
     char back[256];

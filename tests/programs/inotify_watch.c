@@ -1,4 +1,4 @@
-/* inotify_watch: holds an inotify instance at fd 7 (a kind of fd cryo refuses) while it counts steps, so that a refused dump can be seen to leave it running unharmed. */
+/* inotify_watch: holds an inotify instance at fd 7 (a kind of fd cryo refuses) while it counts steps, so that a refused dump can be seen to leave it running unharmed; waits at the test gate (CRYO_TEST_GATE) before its last step. */
 #define _GNU_SOURCE
 #include <sys/inotify.h>
 
@@ -18,6 +18,7 @@ int main(void) {
   prog_say("inotify_watch: watching / at fd %d\n", WATCH_FD);
   uint64_t sum = PROG_HASH_SEED;
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     prog_sleep_ms(STEP_MS);
     char buf[4096];
     ssize_t r = read(WATCH_FD, buf, sizeof buf);

@@ -14,6 +14,9 @@
  *   mremap R                 move R elsewhere (MREMAP_FIXED)              -> ok ADDR
  *   munmap R                 unmap R
  *   thread                   start a thread that writes its stack, then waits -> ok LO HI
+ *   stack K                  write 4 pages of main's frame (the top of the [stack] mapping),
+ *                            then K pages deeper: the mapping grows past where it ended
+ *                                                                  -> ok FRAME_ADDR (4 pages)
  *   sum                      checksum of every region                     -> sum HEX
  *   exec                     execute this program again (answers "ready ..." again)
  *   nop                      nothing
@@ -43,6 +46,7 @@ static char line[512];
 static size_t line_len;
 static char** saved_argv;
 static int thread_started;
+static volatile unsigned char* main_frame;  /* 4 pages of main's stack frame, page-aligned */
 static int thread_pipe[2];
 
 static void fail(const char* what) {
@@ -97,6 +101,14 @@ static void* thread_main(void* arg) {
   while (read(thread_pipe[0], &c, 1) < 0 && errno == EINTR) {
   }
   return (void*)(unsigned long)buf[64];
+}
+
+/* Writes one byte of each of `pages` 4 KiB frames below this one: the stack grows. */
+static unsigned long deepen(long pages) {
+  volatile unsigned char frame[PAGE];
+  frame[0] = (unsigned char)pages;
+  frame[PAGE - 1] = (unsigned char)(pages >> 8);
+  return pages > 0 ? deepen(pages - 1) + frame[0] : frame[PAGE - 1];
 }
 
 static void say_ready(void) {
@@ -191,6 +203,11 @@ static void command(void) {
     if (thread_started++) fail("one thread only");
     if (pipe(thread_pipe) || pthread_create(&t, 0, thread_main, 0)) fail("pthread_create");
     /* The thread answers. */
+  } else if (!strcmp(word, "stack")) {
+    if (sscanf(line, "%*s %ld", &a) != 1) fail("usage");
+    for (int i = 0; i < 4; i++) main_frame[i * PAGE] += (unsigned char)(counter++ | 1);
+    if (deepen(a) == (unsigned long)-1) fail("deepen");
+    prog_say("ok %lx\n", (unsigned long)main_frame);
   } else if (!strcmp(word, "sum")) {
     uint64_t h = PROG_HASH_SEED;
     for (int i = 0; i < nregions; i++)
@@ -211,6 +228,8 @@ static void command(void) {
 
 int main(int argc, char** argv) {
   saved_argv = argv;
+  volatile unsigned char frame[5 * PAGE];
+  main_frame = (volatile unsigned char*)(((unsigned long)frame + PAGE - 1) & ~(PAGE - 1));
   size_t pages_a = argc > 1 ? strtoul(argv[1], 0, 10) : 2048;
   size_t pages_b = argc > 2 ? strtoul(argv[2], 0, 10) : 256;
   unsigned char* a = mmap(0, pages_a * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

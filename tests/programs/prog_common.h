@@ -1,8 +1,9 @@
-/* prog_common.h: helpers shared by the checkpoint target programs (PRNG, checksums, line output, sleeping, the test gate). */
+/* prog_common.h: helpers shared by the checkpoint target programs (PRNG, checksums, line output, sleeping, the test gates). */
 #ifndef CRYO_TEST_PROG_COMMON_H
 #define CRYO_TEST_PROG_COMMON_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,11 +103,31 @@ static inline void prog_sleep_ms(long ms) {
 /* Holds the program, when CRYO_TEST_GATE names a file, until that file exists. A test that kills
    and restores the program places this before its last step, so that the kill always finds it
    running however late the checkpoints it waits for come; an uninterrupted run, without the
-   variable, passes at once. */
+   variable, passes at once. Waiting, it has created GATE.reached. */
 static inline void prog_gate(void) {
   const char* gate = getenv("CRYO_TEST_GATE");
   if (!gate || !*gate) return;
+  if (access(gate, F_OK) == 0) return;
+  /* Says it is there (GATE.reached): a test may look at the program while it holds still. */
+  char reached[4096];
+  int n = snprintf(reached, sizeof reached, "%s.reached", gate);
+  if (n > 0 && (size_t)n < sizeof reached) {
+    int fd = open(reached, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+  }
   while (access(gate, F_OK) != 0) prog_sleep_ms(10);
+}
+
+/* A gate of its own for one phase of a program that has several: holds the program, when
+   CRYO_TEST_GATE names a file, until the file of that name followed by `suffix` (".burst")
+   exists; without the variable it passes at once. */
+static inline void prog_gate_named(const char* suffix) {
+  const char* gate = getenv("CRYO_TEST_GATE");
+  if (!gate || !*gate) return;
+  char path[4096];
+  int n = snprintf(path, sizeof path, "%s%s", gate, suffix);
+  if (n < 0 || (size_t)n >= sizeof path) prog_die("CRYO_TEST_GATE is too long");
+  while (access(path, F_OK) != 0) prog_sleep_ms(10);
 }
 
 #endif

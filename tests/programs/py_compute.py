@@ -1,11 +1,19 @@
-# py_compute.py: a deterministic computation run by the system python, printing progress between sleeps.
+# py_compute.py: a deterministic computation run by the system python, printing progress between sleeps; held before its last step by the test gate.
 import hashlib
+import os
 import sys
 import time
 
 STEPS = 15
 STEP_SECONDS = 0.12
 MASK = (1 << 64) - 1
+
+
+def gate():
+    """prog_gate of prog_common.h: waits, when CRYO_TEST_GATE names a file, until it exists."""
+    path = os.environ.get("CRYO_TEST_GATE")
+    while path and not os.path.exists(path):
+        time.sleep(0.01)
 
 
 def main():
@@ -15,6 +23,8 @@ def main():
     digest = hashlib.sha256()
     print("py_compute: start", flush=True)
     for step in range(STEPS):
+        if step == STEPS - 1:
+            gate()
         acc = 0
         for i in range(15000):
             state = (state * 6364136223846793005 + 1442695040888963407) & MASK

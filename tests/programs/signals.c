@@ -1,4 +1,4 @@
-/* signals: exercises handlers (SA_RESTART or not, sa_mask, SA_ONSTACK on a sigaltstack), pending blocked signals, queued real-time signals, sigsuspend with an interval timer and sigtimedwait. */
+/* signals: exercises handlers (SA_RESTART or not, sa_mask, SA_ONSTACK on a sigaltstack), pending blocked signals, queued real-time signals, sigsuspend with an interval timer and sigtimedwait; held before its last step by the test gate. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/time.h>
@@ -169,6 +169,7 @@ int main(void) {
   prog_say("signals: start\n");
 
   for (int step = 0; step < STEPS; step++) {
+    if (step == STEPS - 1) prog_gate();
     report(step);
     switch (step) {
       case 1:

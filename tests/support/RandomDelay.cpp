@@ -1,4 +1,4 @@
-// RandomDelay: picks random pauses from a logged seed (std::random_device, or CRYO_TEST_SEED to replay a failure).
+// RandomDelay: picks random pauses, and random points of a run to wait for, from a logged seed (std::random_device, or CRYO_TEST_SEED to replay a failure).
 #include "RandomDelay.h"
 
 #include <cstdlib>
@@ -38,6 +38,14 @@ std::chrono::milliseconds RandomDelay::sleepFractionOf(std::chrono::milliseconds
   auto ms = fractionOf(whole, lo, hi, what);
   std::this_thread::sleep_for(ms);
   return ms;
+}
+
+int RandomDelay::between(int lo, int hi, const std::string& what) {
+  std::uniform_int_distribution<int> dist(lo, hi);
+  int n = dist(gen_);
+  std::cout << "[delay] " << what << ": " << n << " (of " << lo << "-" << hi << ")\n";
+  std::cout.flush();
+  return n;
 }
 
 }  // namespace cryo::test

@@ -1,4 +1,4 @@
-// RandomDelay: picks random pauses from a logged seed (std::random_device, or CRYO_TEST_SEED to replay a failure).
+// RandomDelay: picks random pauses, and random points of a run to wait for, from a logged seed (std::random_device, or CRYO_TEST_SEED to replay a failure).
 #pragma once
 
 #include <chrono>
@@ -21,6 +21,10 @@ class RandomDelay {
   // Picks a delay as fractionOf() does and sleeps for it.
   std::chrono::milliseconds sleepFractionOf(std::chrono::milliseconds whole, double lo, double hi,
                                             const std::string& what);
+
+  // A whole number between lo and hi (inclusive), e.g. how many steps of its run a program
+  // is to make before a checkpoint; logged with `what`.
+  int between(int lo, int hi, const std::string& what);
 
  private:
   uint64_t seed_;

@@ -141,13 +141,16 @@ std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
   return args;
 }
 
-TargetRun TargetProgram::start(const fs::path& workdir) const {
+TargetRun TargetProgram::start(const fs::path& workdir, const fs::path& gate) const {
   TargetRun run;
   run.workdir = workdir;
+  run.gate = gate;
   fs::create_directories(workdir);
   if (name_ == "file_pipe") OutputCompare::writeFile(workdir / "input.txt", filePipeInput());
   if (name_ == "xz_threads") OutputCompare::writeFile(workdir / "input.txt", xzInput());
-  run.pid = ProcessControl::spawnTarget(argv(workdir), run.output());
+  std::vector<std::string> env;
+  if (!gate.empty()) env.push_back("CRYO_TEST_GATE=" + gate.string());
+  run.pid = ProcessControl::spawnTarget(argv(workdir), run.output(), env);
   std::cout << "[target] " << name_ << " started as pid " << run.pid << " in " << workdir.string()
             << "\n";
   return run;

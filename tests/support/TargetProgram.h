@@ -31,9 +31,11 @@ class TargetProgram {
   bool available(std::string* why) const;
 
   // Creates `workdir` with the program's input, then starts the program with stdin from
-  // /dev/null and stdout+stderr to workdir/output.txt. Records a test failure (pid -1) if it
-  // cannot start.
-  TargetRun start(const std::filesystem::path& workdir) const;
+  // /dev/null and stdout+stderr to workdir/output.txt. With a `gate`, the program waits before
+  // its last step until that file exists (CRYO_TEST_GATE: a program without prog_gate, or one
+  // not of this project, runs on). Records a test failure (pid -1) if it cannot start.
+  TargetRun start(const std::filesystem::path& workdir,
+                  const std::filesystem::path& gate = {}) const;
   // The command line that runs the program in `workdir` (which start() prepares).
   std::vector<std::string> argv(const std::filesystem::path& workdir) const;
 

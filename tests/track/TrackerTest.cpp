@@ -197,6 +197,21 @@ TEST_P(Tracking, heap_growth_is_reported) {
   expectExactly(d, pagesOf(start, 1, 2, 20), start, end);
 }
 
+// The [stack] mapping grows past where it ended while the task writes its older part: the
+// writes to the older part, followed since the last collect, are reported along with the new
+// part (a tracker that protected the grown mapping whole as new would lose them).
+TEST_P(Tracking, writes_to_a_mapping_that_grew_are_reported) {
+  PageWriter w;
+  arm(w);
+  w.send("stack 256");  // past the stack's first 132 KiB: it has grown, and is followed now
+  collect(w);
+  auto r = w.send("stack 512");  // grows again; main's frame written meanwhile
+  uint64_t frame = PageWriter::hex(r[1]);
+  DirtySet d = collect(w);
+  EXPECT_TRUE(d.covers(frame, frame + 4 * kPage))
+      << "main's frame " << std::hex << frame << ": " << d.describe(20);
+}
+
 TEST_P(Tracking, nothing_written_reports_almost_nothing) {
   PageWriter w;
   arm(w);

@@ -32,6 +32,12 @@ FdTable FdTable::read(pid_t pid) {
     f.cloexec = flags & O_CLOEXEC;
     f.flags = flags & ~static_cast<uint32_t>(O_CLOEXEC);
     f.pos = std::strtoull(info["pos"].c_str(), nullptr, 10);
+    // A lock taken through this fd (fcntl record lock, OFD lock, flock) would not be held by
+    // the restored task: refused rather than silently dropped.
+    if (info.count("lock"))
+      fail("pid {}: fd {} ({}) holds a file lock ({}): file locks (fcntl F_SETLK, OFD locks, "
+           "flock) are not supported yet",
+           pid, fd, f.link, info["lock"]);
     t.fds_.push_back(std::move(f));
   }
 

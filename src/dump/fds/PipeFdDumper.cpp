@@ -1,7 +1,9 @@
-// PipeFdDumper: anonymous pipe ends ("pipe:[N]"): with both ends in the task, the pipe with
-// its buffered bytes (stored once per tree); a standard stream whose other end is outside the
-// tree, as INHERITED.
+// PipeFdDumper: anonymous pipe ends ("pipe:[N]"): the pipe with its buffered bytes (stored once
+// per tree), its other end held in the tree or outside it (then restored closed); a standard
+// stream whose other end is outside the tree, as INHERITED.
 #include "dump/fds/PipeFdDumper.h"
+
+#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -38,15 +40,18 @@ void PipeFdDumper::dump(DumpContext& ctx, const FdTable&, const OpenFd& f,
                         img::FileDescription& d) {
   TreeFdIndex& index = ctx.fdIndex();
   bool both = index.hasPipeReader(f.st.st_ino) && index.hasPipeWriter(f.st.st_ino);
-  if (!both) {
-    if (!f.isStdio())
-      fail("pid {}: fd {} ({}): the pipe's other end is outside the dumped tree (not supported)",
-           ctx.pid(), f.fd, f.link);
+  if (!both && f.isStdio()) {
     d.set_kind(img::FileDescription::INHERITED);
     d.set_inherited_fd(f.fd);
     return;
   }
   d.set_kind(img::FileDescription::PIPE);
+  if (!both) {
+    d.set_pipe_peer_outside(true);
+    spdlog::info("pid {}: fd {} ({}): the pipe's other end is outside the dumped tree: it is "
+                 "restored closed",
+                 ctx.pid(), f.fd, f.link);
+  }
   d.set_pipe_ino(f.st.st_ino);
   UniqueFd copy = ctx.takeFd(f.fd);
   int size = ::fcntl(copy.get(), F_GETPIPE_SZ);

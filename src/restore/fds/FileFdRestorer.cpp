@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -58,6 +59,19 @@ void FileFdRestorer::validate(RestoreContext& ctx, const FD& d) {
   }
 }
 
+// The file made anew has the owner and mode the deleted one had (not the restoring process's,
+// nor its umask's).
+void FileFdRestorer::restoreOwnerAndMode(RestoreContext& ctx, int fd, const FD& d,
+                                         const std::string& who) {
+  UniqueFd copy = ctx.takeFd(fd);
+  if (d.file().has_uid() && d.file().has_gid() &&
+      ::fchown(copy.get(), d.file().uid(), d.file().gid()) != 0)
+    failErrno("{}: cannot give the recreated deleted file owner {}:{}", who, d.file().uid(),
+              d.file().gid());
+  if (::fchmod(copy.get(), d.file().mode() & 07777) != 0)
+    failErrno("{}: cannot give the recreated deleted file mode {:o}", who, d.file().mode() & 07777);
+}
+
 int FileFdRestorer::open(FdInstaller& inst, const FD& d) {
   RestoreContext& ctx = inst.context();
   int temp = -1;
@@ -76,6 +90,7 @@ int FileFdRestorer::open(FdInstaller& inst, const FD& d) {
       int tmp = ctx.openInProcess(dir, O_TMPFILE | O_RDWR,
                                   static_cast<int>(d.file().mode() & 07777));
       inst.fill(tmp, d.contents(), d);
+      restoreOwnerAndMode(ctx, tmp, d, inst.who(d));
       temp = ctx.openInProcess(fmt::format("/proc/self/fd/{}", tmp),
                                static_cast<int>(d.flags() & ~kNoCreate));
       ctx.closeInProcess(tmp);

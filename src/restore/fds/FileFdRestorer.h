@@ -3,6 +3,8 @@
 // anonymous files (O_TMPFILE) refilled with their contents.
 #pragma once
 
+#include <string>
+
 #include "restore/fds/FdRestorer.h"
 
 namespace cryo {
@@ -13,6 +15,10 @@ class FileFdRestorer : public FdRestorer {
   bool handles(img::FileDescription::Kind kind) const override;
   void validate(RestoreContext& ctx, const img::FileDescription& d) override;
   int open(FdInstaller& inst, const img::FileDescription& d) override;
+
+ private:
+  static void restoreOwnerAndMode(RestoreContext& ctx, int fd, const img::FileDescription& d,
+                                  const std::string& who);
 };
 
 }  // namespace cryo
