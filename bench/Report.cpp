@@ -31,13 +31,6 @@ double ratio(const Stats& a, const Stats& b) {
 
 }  // namespace
 
-std::optional<CriuReference> criuReference(int sizeMiB) {
-  static const CriuReference kRefs[] = {{64, 33, 113}, {256, 117, 208}, {1024, 961, 760}};
-  for (const auto& r : kRefs)
-    if (r.sizeMiB == sizeMiB) return r;
-  return std::nullopt;
-}
-
 const ReferenceResult* Report::referenceFor(int sizeMiB) const {
   for (const auto& r : references)
     if (r.sizeMiB == sizeMiB) return &r;
@@ -97,22 +90,6 @@ void Report::printTable(std::ostream& dest) const {
                        gbps(r.memcpyFresh), gbps(r.processVmReadv));
   }
 
-  bool anyCriu = false;
-  for (const auto& s : scenarios)
-    if (criuReference(s.sizeMiB) && !s.frozenMs.empty()) anyCriu = true;
-  if (anyCriu) {
-    out << "\ncryo next to the CRIU 4.2 reference (same kind of machine; full dump, medians)\n";
-    out << fmt::format("{:<9}{:>8}  {:>14}{:>14}  {:>14}{:>14}\n", "size", "threads",
-                       "cryo frozen", "CRIU frozen", "cryo restore", "CRIU restore");
-    for (const auto& s : scenarios) {
-      auto c = criuReference(s.sizeMiB);
-      if (!c || s.frozenMs.empty()) continue;
-      out << fmt::format("{:<9}{:>8}  {:>11.1f} ms{:>11.0f} ms  {:>11.1f} ms{:>11.0f} ms\n",
-                         sizeName(s.sizeMiB), s.threads, s.frozenMs.median(), c->frozenMs,
-                         s.restoreWallMs.median(), c->restoreMs);
-    }
-  }
-
   bool failed = false;
   for (const auto& s : scenarios) failed |= !s.error.empty();
   if (failed) {
@@ -164,9 +141,6 @@ nlohmann::json Report::toJson() const {
       e["dump_vs_process_vm_readv"] = ratio(s.dumpBytesPerSec, r->processVmReadv);
       e["restore_vs_memcpy_fresh"] = ratio(s.restoreBytesPerSec, r->memcpyFresh);
     }
-    if (auto c = criuReference(s.sizeMiB))
-      e["criu_4_2_reference"] = {{"frozen_ms", c->frozenMs}, {"restore_ms", c->restoreMs},
-                                 {"note", "CRIU 4.2 reference (same kind of machine)"}};
     j["results"].push_back(e);
   }
   return j;

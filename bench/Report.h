@@ -37,13 +37,6 @@ struct ReferenceResult {
   Stats processVmReadv;
 };
 
-// CRIU 4.2 on the same kind of machine (full dump, task frozen; restore wall time), medians.
-struct CriuReference {
-  int sizeMiB;
-  double frozenMs;
-  double restoreMs;
-};
-std::optional<CriuReference> criuReference(int sizeMiB);
 
 struct Report {
   int reps = 0;

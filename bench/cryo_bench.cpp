@@ -145,7 +145,7 @@ void runOnce(const Options& o, const fs::path& work, ScenarioResult& s, int rep)
   fs::path images = work / fmt::format("image-{}m-{}t-{}", s.sizeMiB, s.threads, rep);
 
   CommandResult dump = runCommand({o.cryo, "dump", "--pid", std::to_string(pid), "--images",
-                                   images.string(), "--leave-running"},
+                                   images.string(), "--leave-running", "--freeze-mode", "stop"},
                                   {}, false, 600);
   if (!dump.ok()) throw std::runtime_error(dump.describe());
   try {

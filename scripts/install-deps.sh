@@ -21,6 +21,10 @@ PACKAGES=(
   redis-server         # a real server checkpointed by the tests (loopback only)
   redis-tools          # redis-cli, to load and read it back
   libc6-dev
+  libgrpc++-dev        # cryod's API and the node commands of cryo (gRPC, src/node/cryod.proto)
+  protobuf-compiler-grpc  # grpc_cpp_plugin: generates the gRPC service code
+  libtoml11-dev        # cryod's configuration file (TOML, header-only)
+  libssl-dev           # `cryo certs`: the cluster CA and node certificates (OpenSSL)
 )
 
 missing=()

@@ -10,7 +10,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/DumpCommand.h"
 #include "cli/ImageDescriber.h"
+#include "cli/DaemonCommands.h"
 #include "cli/StoreCommands.h"
 #include "common/Error.h"
 #include "dump/Dumper.h"
@@ -18,7 +20,6 @@
 #include "node/CpuPolicy.h"
 #include "node/TaskRunner.h"
 #include "store/Checkpointer.h"
-#include "track/ParentDiffSelection.h"
 #include "track/TrackerFactory.h"
 #include "store/CheckpointStore.h"
 #include "image/ImageReader.h"
@@ -61,6 +62,11 @@ int main(int argc, char** argv) {
   restore->add_flag("--leave-stopped", leaveStopped,
                     "Leave the restored processes stopped (SIGCONT resumes them): cryo returns "
                     "once every thread is stopped");
+  bool verifyRestore = false;
+  restore->add_flag("--verify", verifyRestore,
+                    "Before the restored processes run, compare what the kernel shows of each "
+                    "(mappings, fds, credentials, signals, limits, threads...) with what the dump "
+                    "recorded; on any difference kill them and fail, naming the field");
   imagesOpt->excludes(storeOpt);
 
   auto* ls = app.add_subcommand("ls", "List the checkpoints of a store, oldest first");
@@ -73,8 +79,8 @@ int main(int argc, char** argv) {
   auto addRealtime = [&](CLI::App* sc) {
     sc->add_option("--freeze-mode", freezeMode,
                    "stop: copy pages while the task is frozen; precopy: copy them while it runs "
-                   "and freeze only for what the last round left (default for run: precopy "
-                   "where the tracker allows it)")
+                   "and freeze only for what the last round left (default for run and dump: "
+                   "precopy where the kernel and tracker allow it)")
         ->check(CLI::IsMember({"stop", "precopy"}));
     sc->add_option("--max-freeze", maxFreeze,
                    "Budget of one stop of the task, e.g. 1ms, 500us (implies precopy "
@@ -86,6 +92,15 @@ int main(int argc, char** argv) {
                    "and in the pre-copy round just before: ordinary work on cryo's CPU does not "
                    "lengthen the freeze");
   };
+  addRealtime(dump);
+  bool verifyData = false;
+  auto addVerifyData = [&](CLI::App* sc) {
+    sc->add_flag("--verify-data", verifyData,
+                 "Record what the kernel shows of every process (mappings, fds, credentials, "
+                 "signals, ...), so that `restore --verify` can check the restored tree against "
+                 "it; costs the freeze up to a few milliseconds per process");
+  };
+  addVerifyData(dump);
   size_t keep = 0;
   std::vector<std::string> command;
   auto* run = app.add_subcommand(
@@ -95,6 +110,7 @@ int main(int argc, char** argv) {
   run->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
   run->add_option("--tracker", tracker, "Dirty-page backend: uffd-wp, soft-dirty, hash, none");
   addRealtime(run);
+  addVerifyData(run);
   bool runTcpClose = true;
   run->add_flag("--tcp-close,!--no-tcp-close", runTcpClose,
                 "Record established TCP connections as closed (a restore resets them; the "
@@ -116,6 +132,7 @@ int main(int argc, char** argv) {
   checkpoint->add_option("--store", store, "Store directory (created if missing)")->required();
   checkpoint->add_option("--keep", keep, "Merge older checkpoints so that at most N remain");
   addRealtime(checkpoint);
+  addVerifyData(checkpoint);
   checkpoint->add_flag("--tcp-close", tcpClose,
                        "Record established TCP connections as closed (a restore resets them) "
                        "instead of refusing the checkpoint");
@@ -130,24 +147,30 @@ int main(int argc, char** argv) {
   show->add_option("--images", images, "Image directory to read")->required();
   show->add_flag("--json", json, "Machine-readable output");
 
+  cryo::DaemonCommands daemonCommands(app);  // submit, ps, logs, stop-task, certs
+
   CLI11_PARSE(app, argc, argv);
   if (verbose) spdlog::set_level(spdlog::level::debug);
   if (const char* lvl = std::getenv("CRYO_LOG")) spdlog::set_level(spdlog::level::from_str(lvl));
   if (std::getenv("CRYO_LOG_TIME")) logger->set_pattern("cryo: %H:%M:%S.%f %^%l%$: %v");
 
   try {
+    if (daemonCommands.selected()) return daemonCommands.run();
     if (*dump) {
-      cryo::DumpOptions o;
-      o.leaveRunning = leaveRunning;
-      o.tcpClose = tcpClose;
-      std::unique_ptr<cryo::ParentDiffSelection> sel;
-      if (!parent.empty()) {
-        sel = std::make_unique<cryo::ParentDiffSelection>(parent);
-        o.parent = parent;
-        o.selection = sel.get();
-        o.trackerName = "parent-diff";
-      }
-      cryo::DumpResult r = cryo::Dumper::run(pid, images, o);
+      cryo::CpuPolicy cpu(cpus, nice);
+      cpu.apply();
+      cryo::RealtimeWindow::check(freezePriority);
+      cryo::DumpRequest req;
+      req.pid = pid;
+      req.images = images;
+      req.parent = parent;
+      req.leaveRunning = leaveRunning;
+      req.freezeMode = freezeMode;
+      req.policy.tcpClose = tcpClose;
+      req.policy.recordView = verifyData;
+      req.policy.freezePriority = freezePriority;
+      if (!maxFreeze.empty()) req.policy.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
+      cryo::DumpResult r = cryo::DumpCommand::run(req);
       spdlog::info("pid {}: {} pages ({} bytes), frozen {} us, total {} us", pid, r.pages,
                    r.bytes, r.freezeUs, r.totalUs);
     } else if (*restore) {
@@ -156,6 +179,7 @@ int main(int argc, char** argv) {
       if (!store.empty()) dir = cryo::StoreCommands::pickForRestore(store, id);
       cryo::RestoreOptions ro;
       ro.leaveStopped = leaveStopped;
+      ro.verify = verifyRestore;
       cryo::RestoreResult r = cryo::RestoreDriver::run(dir, ro);
       spdlog::info("restored pid {} in {} us", r.pid, r.totalUs);
       std::printf("%d\n", r.pid);
@@ -166,6 +190,7 @@ int main(int argc, char** argv) {
       cryo::RunOptions ro;
       ro.freezeMode = freezeMode;
       ro.tcpClose = runTcpClose;
+      ro.recordView = verifyData;
       ro.onFailure = cryo::TaskRunner::parseOnFailure(onFailure);
       ro.maxFailures = maxFailures;
       if (!maxFreeze.empty()) ro.maxFreeze = cryo::TaskRunner::parseDuration(maxFreeze, 1);
@@ -183,6 +208,7 @@ int main(int argc, char** argv) {
       cpu.apply();
       cryo::CheckpointPolicy policy;
       policy.tcpClose = tcpClose;
+      policy.recordView = verifyData;
       cryo::RealtimeWindow::check(freezePriority);
       policy.freezePriority = freezePriority;
       if (!maxFreeze.empty()) {

@@ -154,6 +154,17 @@ nlohmann::json fdState(const img::FileDescription& d) {
                                     : "");
       break;
     }
+    case img::FileDescription::INOTIFY: {
+      j["watches"] = json::array();
+      std::string list;
+      for (const auto& w : d.inotify().watches()) {
+        j["watches"].push_back({{"wd", w.wd()}, {"path", w.path()}, {"mask", w.mask()}});
+        list += fmt::format("{}wd {} {} mask {:#x}", list.empty() ? "" : "; ", w.wd(), w.path(),
+                            w.mask());
+      }
+      j["detail"] = fmt::format("watches {}", list.empty() ? "nothing" : list);
+      break;
+    }
     default:
       break;
   }
@@ -187,6 +198,7 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
     pj["ppid"] = p.ppid();
     pj["pgid"] = p.pgid();
     pj["sid"] = p.sid();
+    pj["stop_signal"] = p.stop_signal();
     pj["comm"] = p.comm();
     pj["cmdline"] = json(std::vector<std::string>(p.cmdline().begin(), p.cmdline().end()));
     pj["exe"] = p.mm().exe_path();
@@ -272,6 +284,8 @@ std::string ImageDescriber::toText(const ImageReader& image) {
     o << fmt::format("process {} ({}) ppid {} pgid {} sid {} exe {}\n", p["pid"].get<int>(),
                      p["comm"].get<std::string>(), p["ppid"].get<int>(), p["pgid"].get<int>(),
                      p["sid"].get<int>(), p["exe"].get<std::string>());
+    if (p["stop_signal"].get<int>() != 0)
+      o << fmt::format("  stopped by signal {} (job control)\n", p["stop_signal"].get<int>());
     o << fmt::format("  threads ({}):\n", p["threads"].size());
     for (const auto& t : p["threads"])
       o << fmt::format("    tid {:<8} {:<16} {}{}\n", t["tid"].get<int>(),

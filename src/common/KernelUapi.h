@@ -46,6 +46,21 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif
 
+// ---- mapping features newer than 6.1 -------------------------------------------------------
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD (1ULL << 8) /* PAGEMAP_SCAN: a guard region page (Linux 6.14) */
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#define MADV_GUARD_REMOVE 103
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08 /* Linux 6.11 */
+#endif
+#ifndef SYS_mseal
+#define SYS_mseal 462 /* Linux 6.10 (x86_64 and arm64 numbers agree) */
+#endif
+
 // ---- userfaultfd features newer than 6.1 ---------------------------------------------------
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)

@@ -21,6 +21,21 @@ class VmFlags {
   bool has(std::string_view flag) const;
   bool empty() const { return letters_.none() && others_.empty(); }
   bool operator==(const VmFlags&) const = default;
+  // Every flag, sorted.
+  std::vector<std::string> list() const;
+
+  // What cryo does with a flag the kernel shows (every one Linux 6.18 has, x86_64 and arm64;
+  // Documentation/filesystems/proc.rst).
+  enum class Role {
+    kMapping,    // follows from how the mapping is recreated (protection, sharing, file)
+    kRestored,   // recorded in the image and set again (mmap flag, madvise, mlock2, mseal)
+    kAccounting, // the kernel's own bookkeeping, invisible to the task ("ac", "gu"): not compared
+    kTracking,   // cryo's own dirty-page tracking (soft-dirty, userfaultfd write-protect)
+    kRefused,    // a checkpoint of a mapping showing it is refused, naming it
+  };
+  // The role of `flag`, and what it means (for messages). A flag this cryo does not know is
+  // refused: a newer kernel's flag may be state that would be lost.
+  static Role role(std::string_view flag, std::string_view* meaning = nullptr);
 
  private:
   // Two lowercase letters (every flag the kernel has today): one bit each; anything else in

@@ -3,6 +3,7 @@
 
 #include "dump/CredentialsCollector.h"
 #include "dump/FilesCollector.h"
+#include "dump/KernelViewCollector.h"
 #include "dump/MemoryCollector.h"
 #include "dump/PosixTimersCollector.h"
 #include "dump/ProcessMiscCollector.h"
@@ -13,6 +14,9 @@ namespace cryo {
 
 std::vector<std::unique_ptr<Collector>> CollectorRegistry::all() {
   std::vector<std::unique_ptr<Collector>> v;
+  // First: before any collector touches the process's fds (a position moved by a dumper's
+  // lseek through a shared description would be recorded as the task's).
+  v.push_back(std::make_unique<KernelViewCollector>());
   v.push_back(std::make_unique<CredentialsCollector>());
   v.push_back(std::make_unique<ProcessMiscCollector>());
   v.push_back(std::make_unique<SignalsCollector>());

@@ -47,6 +47,8 @@ struct InjectionArea {
 
 struct DumpOptions {
   bool leaveRunning = false;
+  // Record what the kernel shows of each process (verify/KernelView) for `restore --verify`.
+  bool recordView = false;
   // Established TCP connections are recorded as closed (restored reset) instead of refused.
   bool tcpClose = false;
   // Incremental: the parent image and what selects the changed pages (both or neither).
@@ -93,6 +95,9 @@ struct DumpOptions {
   // task runs takes its last round here, so that what the task writes while the dump
   // prepares is not left for the freeze. An exception from it ends the dump, nothing frozen.
   std::function<void(DumpOptions&)> beforeFreeze;
+  // The image, made by a caller before the dump (that may have written pages to it already).
+  // Null: the dump makes its own.
+  class ImageWriter* writer = nullptr;
 };
 
 class DumpContext {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -22,6 +23,7 @@
 #include "common/ProcFs.h"
 #include "common/RealtimeWindow.h"
 #include "dump/CollectorRegistry.h"
+#include "verify/KernelView.h"
 #include "dump/FreezeHelper.h"
 #include "inject/CpuHold.h"
 #include "image/ImageReader.h"
@@ -141,7 +143,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   }
   if (opts.precopied && !opts.selection)
     fail("pid {}: pre-copied pages need the ranges to copy again while frozen", pid);
-  ImageWriter writer(dir);  // checks the destination before the task is touched
+  std::optional<ImageWriter> ownWriter;  // checks the destination before the task is touched
+  ImageWriter& writer = opts.writer ? *opts.writer : ownWriter.emplace(dir);
   img::Tree tree;
   tree.set_root_pid(pid);
   // smaps walks every page table (milliseconds for a large task): read it now, while the task
@@ -442,6 +445,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   manifest.set_max_freeze_us(opts.maxFreezeUs);
   manifest.set_stops(opts.earlierStops + 1);
   manifest.set_freeze_priority(static_cast<uint32_t>(priority));
+  if (opts.recordView) manifest.set_kernel_view_version(KernelView::kVersion);
   if (opts.maxStopUsEarlier > res.maxStopUs) res.maxStopUs = opts.maxStopUsEarlier;
   if (opts.maxFreezeUs && res.maxStopUs > opts.maxFreezeUs) res.overBudget = true;
   manifest.set_max_stop_us(res.maxStopUs);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/statfs.h>
@@ -16,6 +17,7 @@
 
 #include "common/Error.h"
 #include "common/FileIdentity.h"
+#include "common/KernelUapi.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "dump/DumpContext.h"
@@ -33,6 +35,17 @@ std::string rangeName(const MapsEntry& m) {
   return fmt::format("{:#x}-{:#x} {}", m.start, m.end, m.path.empty() ? "(anonymous)" : m.path);
 }
 
+// VmFlags set by madvise advice, re-applied as such.
+constexpr std::pair<std::string_view, uint32_t> kAdvice[] = {
+    {"hg", MADV_HUGEPAGE},   {"nh", MADV_NOHUGEPAGE}, {"dc", MADV_DONTFORK},
+    {"dd", MADV_DONTDUMP},   {"wf", MADV_WIPEONFORK}, {"rr", MADV_RANDOM},
+    {"sr", MADV_SEQUENTIAL}, {"mg", MADV_MERGEABLE},
+};
+
+bool isSpecial(const std::string& path) {
+  return path == "[vdso]" || path == "[vvar]" || path == "[vvar_vclock]" || path == "[vsyscall]";
+}
+
 }  // namespace
 
 // The mappings and mm fields first: the written pages may still be being found meanwhile.
@@ -41,6 +54,7 @@ void MemoryCollector::collect(DumpContext& ctx, img::Process& out) {
     if (m.path == "[vsyscall]") continue;  // fixed by the kernel, present in every process
     *out.add_vmas() = describe(ctx.pid(), m, ctx.options().fileMappings.get());
   }
+  collectGuards(ctx.pid(), out);
   collectMm(ctx, out);
   collectPages(ctx, out);
 }
@@ -54,12 +68,14 @@ img::Vma MemoryCollector::describe(pid_t pid, const MapsEntry& m, const FileMapp
   v.set_growsdown(m.hasFlag("gd"));
   v.set_noreserve(m.hasFlag("nr"));
   v.set_may_write(m.hasFlag("mw"));
+  checkVmFlags(pid, m);
   v.set_locked(m.hasFlag("lo"));
-  if (m.hasFlag("hg")) v.add_madvise(MADV_HUGEPAGE);
-  if (m.hasFlag("nh")) v.add_madvise(MADV_NOHUGEPAGE);
-  if (m.hasFlag("dc")) v.add_madvise(MADV_DONTFORK);
-  if (m.hasFlag("dd")) v.add_madvise(MADV_DONTDUMP);
-  if (m.hasFlag("wf")) v.add_madvise(MADV_WIPEONFORK);
+  v.set_lock_onfault(m.hasFlag("lf"));
+  v.set_droppable(m.hasFlag("dp"));
+  v.set_sealed(m.hasFlag("sl"));
+  for (const auto& [flag, advice] : kAdvice)
+    if (m.hasFlag(flag)) v.add_madvise(advice);
+  if (m.hasFlag("mg")) checkKsmMergeAny(pid, m);
   const std::string& p = m.path;
   if (p.empty()) {
     v.set_kind(img::Vma::ANON);
@@ -135,6 +151,68 @@ img::Vma MemoryCollector::describe(pid_t pid, const MapsEntry& m, const FileMapp
     }
   }
   return v;
+}
+
+// Every VmFlag of an ordinary mapping is restored exactly, or the checkpoint is refused
+// naming it (the kernel's special mappings are the kernel's to recreate).
+void MemoryCollector::checkVmFlags(pid_t pid, const MapsEntry& m) {
+  if (isSpecial(m.path)) return;
+  for (const std::string& flag : m.vmFlags.list()) {
+    std::string_view meaning;
+    if (VmFlags::role(flag, &meaning) == VmFlags::Role::kRefused)
+      fail("pid {}: mapping {} has VmFlag '{}' ({}): cannot checkpoint it", pid, rangeName(m),
+           flag, meaning);
+  }
+}
+
+// prctl(PR_SET_MEMORY_MERGE) makes every mapping of the process mergeable, the ones it makes
+// later too: per-mapping advice would not bring that back.
+void MemoryCollector::checkKsmMergeAny(pid_t pid, const MapsEntry& m) {
+  std::optional<std::string> ksm = ProcFs::tryReadFile(ProcFs::path(pid, "ksm_stat"));
+  if (ksm && ksm->find("ksm_merge_any: yes") != std::string::npos)
+    fail("pid {}: mapping {}: the process set prctl(PR_SET_MEMORY_MERGE) (KSM for all its "
+         "memory); not supported",
+         pid, rangeName(m));
+}
+
+// MADV_GUARD_INSTALL guard regions: the pages PAGEMAP_SCAN reports as PAGE_IS_GUARD (Linux
+// 6.14 and later; an older kernel does not know the category, and cannot show them).
+void MemoryCollector::collectGuards(pid_t pid, img::Process& out) {
+  if (out.vmas_size() == 0) return;
+  std::string pm = ProcFs::path(pid, "pagemap");
+  UniqueFd fd(::open(pm.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) failErrno("pid {}: cannot open {}", pid, pm);
+  std::vector<page_region> regions(64);
+  uint64_t at = out.vmas(0).start(), end = out.vmas(out.vmas_size() - 1).end();
+  int vi = 0;
+  while (at < end) {
+    pm_scan_arg arg{};
+    arg.size = sizeof arg;
+    arg.start = at;
+    arg.end = end;
+    arg.vec = reinterpret_cast<uint64_t>(regions.data());
+    arg.vec_len = regions.size();
+    arg.category_mask = PAGE_IS_GUARD;
+    arg.return_mask = PAGE_IS_GUARD;
+    long n = ::ioctl(fd.get(), PAGEMAP_SCAN, &arg);
+    if (n < 0 && errno == EINVAL && at == out.vmas(0).start()) return;  // no PAGE_IS_GUARD
+    if (n < 0) failErrno("pid {}: PAGEMAP_SCAN for guard regions at {:#x}", pid, at);
+    for (long i = 0; i < n; ++i) addGuard(out, vi, regions[static_cast<size_t>(i)]);
+    if (arg.walk_end <= at) break;
+    at = arg.walk_end;
+  }
+}
+
+// Adds guard range `r` to the mappings it covers (`vi`: the first one it may be in).
+void MemoryCollector::addGuard(img::Process& out, int& vi, const page_region& r) {
+  for (; vi < out.vmas_size(); ++vi) {
+    img::Vma& v = *out.mutable_vmas(vi);
+    if (v.end() <= r.start) continue;
+    if (v.start() >= r.end) return;
+    v.add_guard_ranges(std::max<uint64_t>(v.start(), r.start));
+    v.add_guard_ranges(std::min<uint64_t>(v.end(), r.end));
+    if (v.end() >= r.end) return;
+  }
 }
 
 void MemoryCollector::collectMm(DumpContext& ctx, img::Process& out) {
@@ -263,8 +341,21 @@ void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
       }
       if (at < e && recordRest) reader.addRange(at, e, PageReader::kNone, true);
     };
+    // Guard pages hold nothing and cannot be read: left out (recorded as empty when the rest
+    // is), the restore installs them again after the pages are filled.
+    auto addUnguarded = [&](uint64_t s, uint64_t e, bool recordRest) {
+      uint64_t at = s;
+      for (int g = 0; g + 1 < v.guard_ranges_size(); g += 2) {
+        uint64_t gs = std::max(v.guard_ranges(g), s), ge = std::min(v.guard_ranges(g + 1), e);
+        if (gs >= ge) continue;
+        if (at < gs) add(at, gs, recordRest);
+        if (recordRest) reader.addRange(gs, ge, PageReader::kNone, true);
+        at = ge;
+      }
+      if (at < e) add(at, e, recordRest);
+    };
     if (!changed) {
-      add(v.start(), v.end(), false);
+      addUnguarded(v.start(), v.end(), false);
       continue;
     }
     // Incremental: only the changed parts; their pages without data become ZERO runs so the
@@ -273,7 +364,7 @@ void MemoryCollector::collectPages(DumpContext& ctx, img::Process& out) {
     if (it != changed->begin()) --it;
     for (; it != changed->end() && it->first < v.end(); ++it) {
       uint64_t s = std::max(it->first, v.start()), e = std::min(it->second, v.end());
-      if (s < e) add(s, e, true);
+      if (s < e) addUnguarded(s, e, true);
     }
   }
   reader.run(*out.mutable_pages());

@@ -10,6 +10,8 @@
 
 #include "dump/Collector.h"
 
+struct page_region;  // PAGEMAP_SCAN (common/KernelUapi.h)
+
 namespace cryo {
 
 struct MapsEntry;
@@ -33,6 +35,13 @@ class MemoryCollector : public Collector {
   static std::vector<std::pair<uint64_t, uint64_t>> objectData(pid_t pid, const img::Vma& v);
   // Whether the mapped file lives in memory (tmpfs).
   static bool onTmpfs(pid_t pid, const MapsEntry& m);
+  // Refuses a mapping showing a VmFlag that cannot be restored (VmFlags::Role::kRefused).
+  static void checkVmFlags(pid_t pid, const MapsEntry& m);
+  // Refuses a process whose every mapping KSM may merge (PR_SET_MEMORY_MERGE).
+  static void checkKsmMergeAny(pid_t pid, const MapsEntry& m);
+  // Records each mapping's MADV_GUARD_INSTALL guard regions (Vma.guard_ranges).
+  static void collectGuards(pid_t pid, img::Process& out);
+  static void addGuard(img::Process& out, int& vi, const ::page_region& r);
   // A System V segment: its id, key, size, mode and whether it was removed (IPC_RMID).
   static void describeSysv(pid_t pid, const MapsEntry& m, img::Vma& v);
 };

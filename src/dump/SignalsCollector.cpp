@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 
 #include "common/Error.h"
+#include "common/ProcFs.h"
 #include "dump/DumpContext.h"
 #include "common/KernelSigaction.h"
 
@@ -47,6 +48,21 @@ void SignalsCollector::collect(DumpContext& ctx, img::Process& out) {
   for (const siginfo_t& si : ctx.freezer().leader().pendingSignals(true))
     out.add_shared_pending()->set_siginfo(
         std::string(reinterpret_cast<const char*>(&si), sizeof si));
+  collectJobStop(ctx, out);
+}
+
+void SignalsCollector::collectJobStop(DumpContext& ctx, img::Process& out) {
+  int sig = ctx.freezer().stopSignal();
+  if (sig == 0) return;
+  // Stopped again at restore, the process would tell its parent (SIGCHLD with CLD_STOPPED, a
+  // WUNTRACED wait report) a second time: a parent that is restored too would see it.
+  pid_t pid = ctx.pid();
+  pid_t ppid = ProcFs::stat(pid).ppid;
+  if (ctx.fdIndex().holdsProcess(ppid))
+    fail("pid {} is stopped by signal {} (job control) and its parent pid {} is dumped with it: "
+         "restored, the parent would be told of the stop again; continue it (SIGCONT) first",
+         pid, sig, ppid);
+  out.set_stop_signal(sig);
 }
 
 }  // namespace cryo

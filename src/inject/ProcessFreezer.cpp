@@ -59,6 +59,11 @@ ProcessFreezer::ProcessFreezer(pid_t pid, const Tracee::SlowToStop& slowToStop) 
   }
   if (threads_.empty() || threads_.front()->tid() != pid)
     fail("pid {}: the main thread could not be frozen", pid);
+  for (const auto& t : threads_)
+    if (t->groupStopSignal() != 0) {
+      stopSignal_ = t->groupStopSignal();
+      break;
+    }
   // frozenAt_ stays the moment the first thread was seized: the task's frozen time counts
   // from there.
   heldAt_ = std::chrono::steady_clock::now();

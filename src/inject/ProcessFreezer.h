@@ -29,6 +29,9 @@ class ProcessFreezer {
   void thaw();
   // Kills the process (SIGKILL) while it is still frozen and waits for its threads to go.
   void kill();
+  // The signal that stopped the process by job control when it was frozen (its threads were
+  // found in a group stop; they go back to it when let go), or 0.
+  int stopSignal() const { return stopSignal_; }
   // When the first thread was seized (the task's freeze begins), and when all were held.
   std::chrono::steady_clock::time_point frozenAt() const { return frozenAt_; }
   std::chrono::steady_clock::time_point heldAt() const { return heldAt_; }
@@ -36,6 +39,7 @@ class ProcessFreezer {
  private:
   pid_t pid_;
   std::vector<std::unique_ptr<Tracee>> threads_;
+  int stopSignal_ = 0;
   std::chrono::steady_clock::time_point frozenAt_;
   std::chrono::steady_clock::time_point heldAt_;
 };

@@ -65,7 +65,8 @@ Tracee::Tracee(pid_t tid, unsigned long options) : tid_(tid) {
 
 Tracee Tracee::adopt(pid_t tid) { return Tracee(tid, Adopt{}); }
 
-Tracee::Tracee(Tracee&& o) noexcept : tid_(o.tid_), attached_(o.attached_) {
+Tracee::Tracee(Tracee&& o) noexcept
+    : tid_(o.tid_), attached_(o.attached_), groupStopSignal_(o.groupStopSignal_) {
   o.attached_ = false;
 }
 
@@ -189,8 +190,18 @@ bool Tracee::reportsWithin(std::chrono::microseconds limit) const {
   return false;
 }
 
+bool Tracee::stopWaiting() const {
+  siginfo_t si{};
+  // (A look only: the stop is still there for wait().)
+  return ::waitid(P_PID, tid_, &si, WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0 &&
+         si.si_pid == tid_;
+}
+
 void Tracee::freeze(const SlowToStop& slowToStop) {
-  interrupt();
+  // A stop already waiting (a thread seized in a job-control stop is in its group-stop trap
+  // as soon as PTRACE_SEIZE returns) is taken without an interrupt: an interrupt left pending
+  // would stop the thread again the moment it is resumed.
+  if (!stopWaiting()) interrupt();
   if (slowToStop && !reportsWithin(kPromptStop)) slowToStop(tid_);
   for (int rounds = 0;; ++rounds) {
     Stop s = wait();
@@ -213,8 +224,11 @@ void Tracee::freeze(const SlowToStop& slowToStop) {
         resume(PTRACE_CONT, 0);
         break;
       case Stop::kGroupStop:
-        fail("{} is stopped by signal {} (job control); continue it (SIGCONT) first", who(),
-             s.signal);
+        // Stopped by job control (or a stop signal came first): the group-stop trap is a
+        // ptrace stop like the interrupt's, and it used the interrupt up. Detached, the
+        // thread goes back to its group stop.
+        groupStopSignal_ = s.signal;
+        return;
       case Stop::kExited:
         fail("{} exited while being frozen ({})", who(), s.describe());
     }

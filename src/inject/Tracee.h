@@ -53,7 +53,11 @@ class Tracee {
   // holds, and the caller may move it to one where it stops at once.
   using SlowToStop = std::function<void(pid_t tid)>;
   static constexpr std::chrono::microseconds kPromptStop{50};
+  // A thread found in a job-control stop (group stop) is held in its group-stop trap, and
+  // groupStopSignal() says by which signal.
   void freeze(const SlowToStop& slowToStop = {});
+  // The stop signal of the last group-stop trap freeze() held the thread in (0: none).
+  int groupStopSignal() const { return groupStopSignal_; }
   void detach(int sig = 0);
   // Whether the thread has a stop (or its exit) to report, looking until `limit` has passed.
   bool reportsWithin(std::chrono::microseconds limit) const;
@@ -80,8 +84,10 @@ class Tracee {
   Tracee(pid_t tid, Adopt) : tid_(tid), attached_(true) {}
   bool isLeader() const;
   bool threadOfSameGroup(pid_t other) const;
+  bool stopWaiting() const;
   pid_t tid_ = -1;
   bool attached_ = false;
+  int groupStopSignal_ = 0;
   mutable pid_t tgid_ = 0;
 };
 

@@ -50,6 +50,12 @@ void CpuPolicy::apply() {
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int c : cpus_) CPU_SET(c, &set);
+    // A task cryo starts runs on the CPUs cryo had but does not take, when there are any: a
+    // freeze then never waits for the task's CPU, and --freeze-priority can apply.
+    cpu_set_t left;
+    CPU_XOR(&left, &originalSet_, &set);
+    CPU_AND(&left, &left, &originalSet_);
+    taskSet_ = CPU_COUNT(&left) > 0 ? left : originalSet_;
     if (::sched_setaffinity(0, sizeof set, &set) != 0)
       failErrno("cannot run cryo on the CPUs given with --cpu");
   }
@@ -63,7 +69,7 @@ void CpuPolicy::apply() {
 
 void CpuPolicy::undoInChild() const {
   // Async-signal-safe calls only (between fork and exec); failures leave the child as cryo.
-  if (haveOriginalSet_) ::sched_setaffinity(0, sizeof originalSet_, &originalSet_);
+  if (haveOriginalSet_) ::sched_setaffinity(0, sizeof taskSet_, &taskSet_);
   if (nice_) ::setpriority(PRIO_PROCESS, 0, originalNice_);
 }
 

@@ -1,6 +1,7 @@
 // CpuPolicy: where and how eagerly cryo's own threads run (--cpu, --nice), so that copying a
 // task's pages need not take the CPU the task runs on. Applied to cryo itself; a task cryo
-// starts gets back the placement and priority cryo had before.
+// starts gets back the priority cryo had before, and the CPUs it had that --cpu does not take
+// (all of them if --cpu takes every one).
 #pragma once
 
 #include <sched.h>
@@ -17,7 +18,8 @@ class CpuPolicy {
   CpuPolicy(const std::string& cpus, std::optional<int> nice);
   // Applies the policy to the calling thread (threads created later inherit it).
   void apply();
-  // In a child about to exec: back to what the parent had before apply().
+  // In a child about to exec: the priority the parent had before apply(), and its CPUs but
+  // those cryo took (all of them if that leaves none).
   void undoInChild() const;
   bool empty() const { return cpus_.empty() && !nice_; }
 
@@ -27,6 +29,7 @@ class CpuPolicy {
   std::vector<int> cpus_;
   std::optional<int> nice_;
   cpu_set_t originalSet_{};
+  cpu_set_t taskSet_{};  // where a task cryo starts runs
   bool haveOriginalSet_ = false;
   int originalNice_ = 0;
 };

@@ -3,6 +3,7 @@
 #include "node/TaskRunner.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -13,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <pthread.h>
 
 #include <spdlog/spdlog.h>
 
@@ -31,19 +33,51 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-pid_t spawn(const std::vector<std::string>& cmd, const sigset_t& oldMask, const CpuPolicy* cpu) {
+// What the child needs, built before the fork: a process with other threads may hold the
+// allocator's lock at the fork, so the child only makes system calls.
+struct SpawnPlan {
+  std::vector<std::string> envStore;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+SpawnPlan planSpawn(const RunOptions& opts) {
+  SpawnPlan plan;
+  for (const auto& a : opts.command) plan.argv.push_back(const_cast<char*>(a.c_str()));
+  plan.argv.push_back(nullptr);
+  if (opts.env.empty()) return plan;
+  for (char** e = environ; *e; ++e) {
+    std::string var(*e);
+    std::string name = var.substr(0, var.find('='));
+    bool replaced = false;
+    for (const auto& add : opts.env) replaced |= add.substr(0, add.find('=')) == name;
+    if (!replaced) plan.envStore.push_back(var);
+  }
+  for (const auto& add : opts.env) plan.envStore.push_back(add);
+  for (auto& v : plan.envStore) plan.envp.push_back(v.data());
+  plan.envp.push_back(nullptr);
+  return plan;
+}
+
+pid_t spawn(const RunOptions& opts, const sigset_t& oldMask) {
+  SpawnPlan plan = planSpawn(opts);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) failErrno("pipe2");
   pid_t pid = ::fork();
   if (pid < 0) failErrno("fork");
   if (pid == 0) {
     ::close(p[0]);
-    ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
-    if (cpu) cpu->undoInChild();
-    std::vector<char*> argv;
-    for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
+    // A daemon's threads block the signals it handles itself; its tasks start with none blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, opts.forwardSignals ? &oldMask : &none, nullptr);
+    if (opts.cpu) opts.cpu->undoInChild();
+    if (opts.stdoutFd >= 0) ::dup2(opts.stdoutFd, 1);
+    if (opts.stderrFd >= 0) ::dup2(opts.stderrFd, 2);
+    // Closed by the exec (the exec-failure pipe must stay open until then).
+    if (opts.closeOtherFds) ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (!plan.envp.empty()) environ = plan.envp.data();
+    ::execvp(plan.argv[0], plan.argv.data());
     int e = errno;
     (void)!::write(p[1], &e, sizeof e);
     ::_exit(127);
@@ -54,7 +88,7 @@ pid_t spawn(const std::vector<std::string>& cmd, const sigset_t& oldMask, const 
   ::close(p[0]);
   if (n == sizeof e) {
     ::waitpid(pid, nullptr, 0);
-    throw SysError(fmt::format("cannot run {}", cmd[0]), e);
+    throw SysError(fmt::format("cannot run {}", opts.command[0]), e);
   }
   return pid;
 }
@@ -72,11 +106,12 @@ int exitCodeOf(int status, pid_t pid) {
 // Non-blocking check whether the task has exited; fills `code`. Threads of the task that died
 // while cryo traced them (a task killed during a checkpoint) can only be reaped by cryo, and
 // until they are, the task's main thread stays a zombie that waitpid does not report: every
-// waitable child or tracee is reaped here.
+// waitable child or tracee of this thread is reaped here (__WNOTHREAD: a process that runs
+// several tasks, one thread each, never takes another task's children or tracees).
 bool reaped(pid_t pid, int& code) {
   int status = 0;
   for (;;) {
-    pid_t r = ::waitpid(-1, &status, WNOHANG | __WALL);
+    pid_t r = ::waitpid(-1, &status, WNOHANG | __WALL | __WNOTHREAD);
     if (r == pid) {
       code = exitCodeOf(status, pid);
       return true;
@@ -153,8 +188,10 @@ int TaskRunner::run(const RunOptions& opts) {
   // passed on to the task.
   sigset_t mask, old;
   sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&mask, s);
-  ::sigprocmask(SIG_BLOCK, &mask, &old);
+  sigaddset(&mask, SIGCHLD);
+  if (opts.forwardSignals)
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&mask, s);
+  ::pthread_sigmask(SIG_BLOCK, &mask, &old);
   UniqueFd sfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sfd) failErrno("signalfd");
 
@@ -162,6 +199,7 @@ int TaskRunner::run(const RunOptions& opts) {
   policy.maxFreeze = opts.maxFreeze;
   policy.freezePriority = opts.freezePriority;
   policy.tcpClose = opts.tcpClose;
+  policy.recordView = opts.recordView;
   bool automatic = opts.freezeMode.empty();
   if (automatic) {
     // Bounded freeze wherever the tracker allows it.
@@ -172,8 +210,9 @@ int TaskRunner::run(const RunOptions& opts) {
   }
   Checkpointer::validate(opts.tracker, policy);  // before the task starts
 
-  pid_t pid = spawn(opts.command, old, opts.cpu);
+  pid_t pid = spawn(opts, old);
   spdlog::info("started {} as pid {}", opts.command[0], pid);
+  if (opts.onStarted) opts.onStarted(pid);
   Checkpointer cp(store, pid, opts.tracker, policy);
   RunStatus status(store.dir());
   auto next = Clock::now();
@@ -189,9 +228,11 @@ int TaskRunner::run(const RunOptions& opts) {
                      CheckpointPolicy::modeName(policy.mode), info.dump.pages,
                      info.dump.freezeUs, info.rounds);
         status.succeeded(info.id);
+        if (opts.onCheckpoint) opts.onCheckpoint(info);
         if (opts.keep) store.compact(opts.keep);
       } catch (const std::exception& e) {
         if (reaped(pid, code)) return code;
+        if (opts.onCheckpointFailed) opts.onCheckpointFailed(e.what());
         if (std::optional<int> exitCode = checkpointFailed(opts, status, pid, e.what()))
           return *exitCode;
       }

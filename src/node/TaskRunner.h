@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,28 @@ struct RunOptions {
   std::chrono::microseconds maxFreeze{0};
   int freezePriority = 0;  // --freeze-priority
   bool tcpClose = true;  // --tcp-close (the default of run), --no-tcp-close
+  bool recordView = false;  // --verify-data (see CheckpointPolicy::recordView)
   OnFailure onFailure = OnFailure::kExit;
   unsigned maxFailures = 3;  // checkpoints in a row that may fail before onFailure acts
   const CpuPolicy* cpu = nullptr;  // applied to cryo; undone in the task
   std::vector<std::string> command;
+
+  // For a caller that runs tasks from a thread of a larger process (cryod, through the library
+  // API); `cryo run` leaves them as they are.
+  // SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to cryo are passed on to the task.
+  bool forwardSignals = true;
+  // The task's stdout and stderr (dup2'd in the child; -1: cryo's own).
+  int stdoutFd = -1;
+  int stderrFd = -1;
+  // The task gets no fd of cryo's but 0, 1 and 2 (a daemon's sockets and pipes are not the
+  // task's); `cryo run` passes on what it was given.
+  bool closeOtherFds = false;
+  // Variables added to (or replacing in) the task's environment, "NAME=value".
+  std::vector<std::string> env;
+  // Called from the running loop: the task started; a checkpoint was taken; one failed.
+  std::function<void(pid_t)> onStarted;
+  std::function<void(const CheckpointInfo&)> onCheckpoint;
+  std::function<void(const std::string&)> onCheckpointFailed;
 };
 
 class TaskRunner {

@@ -15,7 +15,9 @@
 #include <set>
 
 #include "common/Error.h"
+#include "common/FaultPoint.h"
 #include "common/FileIdentity.h"
+#include "common/KernelUapi.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "image/ImageFormat.h"
@@ -129,7 +131,7 @@ void MemoryRestorer::createMappings(RestoreContext& ctx, const img::Process& in)
     uint64_t len = v.end() - v.start();
     uint32_t prot = v.prot();
     if (withPages_.count(v.start())) prot |= PROT_READ | PROT_WRITE;
-    uint64_t flags = MAP_FIXED | (v.shared() ? MAP_SHARED : MAP_PRIVATE);
+    uint64_t flags = MAP_FIXED | (v.shared() ? MAP_SHARED : v.droppable() ? MAP_DROPPABLE : MAP_PRIVATE);
     if (v.growsdown()) flags |= MAP_GROWSDOWN;
     if (v.noreserve()) flags |= MAP_NORESERVE;
     int fd = -1;
@@ -246,15 +248,38 @@ void MemoryRestorer::finishMappings(RestoreContext& ctx, const img::Process& in)
     uint64_t len = v.end() - v.start();
     if (withPages_.count(v.start()) && (v.prot() & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
       rs.check(fmt::format("mprotect of {}", vmaName(v)), SYS_mprotect, v.start(), len, v.prot());
-    for (uint32_t advice : v.madvise())
-      rs.check(fmt::format("madvise({}) of {}", advice, vmaName(v)), SYS_madvise, v.start(), len,
-               advice);
-    if (v.locked()) rs.check(fmt::format("mlock of {}", vmaName(v)), SYS_mlock, v.start(), len);
+    if (!FaultPoint::skips("restore-madvise"))
+      for (uint32_t advice : v.madvise())
+        rs.check(fmt::format("madvise({}) of {}", advice, vmaName(v)), SYS_madvise, v.start(),
+                 len, advice);
+    installGuards(ctx, v);  // before mlock: a locked mapping takes no new guard regions
+    if (v.locked() && v.lock_onfault())
+      rs.check(fmt::format("mlock2(MLOCK_ONFAULT) of {}", vmaName(v)), SYS_mlock2, v.start(),
+               len, MLOCK_ONFAULT);
+    else if (v.locked())
+      rs.check(fmt::format("mlock of {}", vmaName(v)), SYS_mlock, v.start(), len);
     if (!v.anon_name().empty()) {
       uint64_t name = ctx.scratch().putString(v.anon_name());
       rs.check(fmt::format("naming {}", vmaName(v)), SYS_prctl, PR_SET_VMA,
                PR_SET_VMA_ANON_NAME, v.start(), len, name);
     }
+    // Last: a sealed mapping can no longer be changed.
+    if (v.sealed())
+      rs.check(fmt::format("mseal of {}", vmaName(v)), SYS_mseal, v.start(), len, 0);
+  }
+}
+
+void MemoryRestorer::installGuards(RestoreContext& ctx, const img::Vma& v) {
+  if (v.guard_ranges_size() % 2 != 0)
+    fail("pid {}: mapping {}: odd guard range list: the image is corrupt", ctx.pid(), vmaName(v));
+  for (int i = 0; i < v.guard_ranges_size(); i += 2) {
+    uint64_t s = v.guard_ranges(i), e = v.guard_ranges(i + 1);
+    if (s < v.start() || e > v.end() || s >= e)
+      fail("pid {}: mapping {}: guard range {:#x}-{:#x} lies outside it: the image is corrupt",
+           ctx.pid(), vmaName(v), s, e);
+    ctx.leaderSyscalls().check(
+        fmt::format("MADV_GUARD_INSTALL of {:#x}-{:#x} in {}", s, e, vmaName(v)), SYS_madvise,
+        s, e - s, MADV_GUARD_INSTALL);
   }
 }
 

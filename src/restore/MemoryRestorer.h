@@ -25,6 +25,8 @@ class MemoryRestorer : public Restorer {
   void fillPages(RestoreContext& ctx, const img::Process& in);
   void finishMappings(RestoreContext& ctx, const img::Process& in);
   void setMmFields(RestoreContext& ctx, const img::Process& in);
+  // MADV_GUARD_INSTALL over each guard range the mapping had.
+  static void installGuards(RestoreContext& ctx, const img::Vma& v);
   // Shared memory objects (MAP_SHARED anonymous, memfd) mapped by several processes of the
   // tree or not from offset 0: made once as a memfd, received by the others (TreeFiles).
   static std::string sharedKey(const img::Vma& v);

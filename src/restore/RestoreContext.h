@@ -24,6 +24,9 @@ struct RestoreOptions {
   // Every restored process is left stopped (as by SIGSTOP: SIGCONT resumes it) instead of
   // running on: its state can be inspected, or changed, before it runs.
   bool leaveStopped = false;
+  // Before anything runs, compare what the kernel shows of every restored process with the
+  // view the dump recorded (verify/RestoreVerifier); on a difference kill the tree and fail.
+  bool verify = false;
 };
 
 class RestoreContext {

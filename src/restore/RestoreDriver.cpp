@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -23,6 +24,7 @@
 #include "image/ImageChain.h"
 #include "restore/ProcessBuilder.h"
 #include "restore/RestorerRegistry.h"
+#include "verify/RestoreVerifier.h"
 
 namespace cryo {
 
@@ -41,6 +43,12 @@ void awaitStopped(pid_t pid) {
            pid, ProcFs::describe(pid));
     ::usleep(200);
   }
+}
+
+// Whether `p` is left stopped once let go: asked for (--leave-stopped), or stopped by job
+// control when it was checkpointed.
+bool stopsOnRelease(const img::Process& p, const RestoreOptions& opts) {
+  return !p.zombie() && (opts.leaveStopped || p.stop_signal() != 0);
 }
 
 }  // namespace
@@ -83,6 +91,7 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
   ImageChain chain(dir);
   const ImageReader& image = chain.newest();
   const img::Tree& tree = image.tree();
+  if (opts.verify) RestoreVerifier::requireView(image.manifest());
   if (image.manifest().arch() != CRYO_ARCH)
     fail("image {}: made on {}, cannot restore on {}", dir.string(), image.manifest().arch(),
          CRYO_ARCH);
@@ -149,20 +158,43 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
     ProcessBuilder::removeScaffolding(*m.ctx);
     finalizeThreads(*m.ctx, m.ctx->process());
   }
+  if (opts.verify) {
+    auto verifyStart = std::chrono::steady_clock::now();
+    try {
+      RestoreVerifier::check(image.manifest(), tree);
+    } catch (const Error&) {
+      // The guard waits for each process, but a leader is not reported dead before its other
+      // threads are reaped, and only cryo, their tracer, can reap them.
+      for (auto& m : members) ::kill(static_cast<pid_t>(m.ctx->pid()), SIGKILL);
+      for (auto& m : members)
+        for (auto& t : m.ctx->threads())
+          if (t->tid() != m.ctx->pid())
+            while (::waitpid(t->tid(), nullptr, __WALL) < 0 && errno == EINTR) {
+            }
+      throw;
+    }
+    spdlog::info("restore --verify: {} processes as recorded, checked in {} us",
+                 tree.processes_size(),
+                 std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - verifyStart)
+                     .count());
+  }
   FaultPoint::hit("restore-before-detach");
   shared.commit();
   for (auto& m : members) {
     m.ctx->forgetSyscalls();
-    // A stop signal queued while traced is the first thing the process does once let go.
-    if (opts.leaveStopped && !m.ctx->process().zombie() &&
+    // A stop signal queued while traced is the first thing the process does once let go
+    // (SIGSTOP also for a process that SIGTSTP, SIGTTIN or SIGTTOU had stopped: only
+    // SIGSTOP stops whatever the process group and the dispositions).
+    if (stopsOnRelease(m.ctx->process(), opts) &&
         ::kill(static_cast<pid_t>(m.ctx->process().pid()), SIGSTOP) != 0)
       failErrno("pid {}: cannot queue SIGSTOP to leave it stopped", m.ctx->process().pid());
     for (auto& t : m.ctx->threads())
       if (t->attached()) t->detach();
   }
-  if (opts.leaveStopped)
-    for (auto& m : members)
-      if (!m.ctx->process().zombie()) awaitStopped(static_cast<pid_t>(m.ctx->process().pid()));
+  for (auto& m : members)
+    if (stopsOnRelease(m.ctx->process(), opts))
+      awaitStopped(static_cast<pid_t>(m.ctx->process().pid()));
   guard.disarm();
   RestoreResult res;
   res.pid = tree.root_pid();

@@ -243,10 +243,22 @@ void Checkpointer::validate(const std::string& trackerName, const CheckpointPoli
 
 Checkpointer::Checkpointer(CheckpointStore& store, pid_t pid, const std::string& trackerName,
                            CheckpointPolicy policy)
-    : store_(store), pid_(pid), policy_(policy) {
+    : store_(&store), pid_(pid), policy_(policy) {
   tracker_ = TrackerFactory::create(trackerName);
   trackerName_ = tracker_ ? std::string(tracker_->name()) : "none";
   checkPolicy(tracker_.get(), policy_);
+}
+
+Checkpointer::Checkpointer(pid_t pid, const std::filesystem::path& dir, CheckpointPolicy policy,
+                           bool leaveRunning)
+    : oneShotDir_(dir), leaveRunning_(leaveRunning), pid_(pid), policy_(policy) {
+  tracker_ = TrackerFactory::create("uffd-wp");
+  trackerName_ = tracker_->name();
+  checkPolicy(tracker_.get(), policy_);
+}
+
+std::filesystem::path Checkpointer::nextDir() const {
+  return store_ ? store_->nextPath() : oneShotDir_;
 }
 
 Checkpointer::~Checkpointer() = default;
@@ -272,13 +284,14 @@ CheckpointInfo Checkpointer::checkpoint() {
 
 CheckpointInfo Checkpointer::stopAndCopy() {
   CheckpointInfo info;
-  std::filesystem::path dir = store_.nextPath();
+  std::filesystem::path dir = nextDir();
   DumpOptions o;
   o.leaveRunning = true;
-  o.keptArea = &area_;
+  o.keptArea = keptArea();
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
   o.freezePriority = policy_.freezePriority;
   o.tcpClose = policy_.tcpClose;
+  o.recordView = policy_.recordView;
   info.incremental = tracker_ && armed_ && std::filesystem::exists(parent_);
   std::unique_ptr<Selection> sel;
   if (tracker_) {
@@ -301,7 +314,7 @@ CheckpointInfo Checkpointer::stopAndCopy() {
 uint64_t Checkpointer::armStop(const std::vector<MapsEntry>& hint) {
   DumpOptions o;
   o.mapsHint = hint;
-  o.keptArea = &area_;
+  o.keptArea = keptArea();
   RealtimeWindow realtime(RealtimeWindow::forTask(pid_, policy_.freezePriority));
   ProcessFreezer freezer(pid_);
   auto frozenAt = freezer.frozenAt();
@@ -384,20 +397,21 @@ CheckpointInfo Checkpointer::precopy(bool incremental) {
   auto started = Clock::now();
   CheckpointInfo info;
   info.incremental = incremental;
-  std::filesystem::path dir = store_.nextPath();
+  std::filesystem::path dir = nextDir();
   if (!cache_) cache_ = std::make_unique<PrecopyCache>(pid_);
   PrecopyCache& cache = *cache_;
   cache.clear();
   for (auto& [pid, c] : children_)
     if (c.cache) c.cache->clear();
   DumpOptions o;
-  o.leaveRunning = true;
-  o.keptArea = &area_;
+  o.leaveRunning = leaveRunning_;
+  o.keptArea = keptArea();
   o.mode = "precopy";
   o.trackerName = trackerName_;
   o.maxFreezeUs = static_cast<uint64_t>(policy_.maxFreeze.count());
   o.freezePriority = policy_.freezePriority;
   o.tcpClose = policy_.tcpClose;
+  o.recordView = policy_.recordView;
   o.startedAt = started;
   if (!incremental) {
     // Stop briefly to start tracking writes, then copy all memory while the task runs.
@@ -587,10 +601,21 @@ uint64_t Checkpointer::precopyChildren() {
   return n;
 }
 
+DumpResult Checkpointer::dumpPrecopied(pid_t pid, const std::filesystem::path& dir,
+                                       CheckpointPolicy policy, bool leaveRunning) {
+  policy.mode = FreezeMode::kPrecopy;
+  Checkpointer cp(pid, dir, policy, leaveRunning);
+  return cp.checkpoint().dump;
+}
+
 CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid, CheckpointPolicy policy) {
   if (policy.mode == FreezeMode::kPrecopy) {
-    Checkpointer cp(store, pid, "uffd-wp", policy);
-    return cp.checkpoint();
+    std::filesystem::path dir = store.nextPath();
+    CheckpointInfo info;
+    info.dump = dumpPrecopied(pid, dir, policy, true);
+    info.id = dir.filename().string();
+    info.rounds = info.dump.precopyRounds;
+    return info;
   }
   CheckpointInfo info;
   std::filesystem::path dir = store.nextPath();
@@ -599,6 +624,7 @@ CheckpointInfo Checkpointer::once(CheckpointStore& store, pid_t pid, CheckpointP
   o.maxFreezeUs = static_cast<uint64_t>(policy.maxFreeze.count());
   o.freezePriority = policy.freezePriority;
   o.tcpClose = policy.tcpClose;
+  o.recordView = policy.recordView;
   std::unique_ptr<ParentDiffSelection> sel;
   auto latest = store.latestComplete();
   if (latest && latest->manifest.root_pid() == pid) {

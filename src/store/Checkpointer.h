@@ -47,6 +47,9 @@ struct CheckpointPolicy {
   // Established TCP connections are recorded as closed (a restore resets them) instead of
   // failing the checkpoint (`--tcp-close`).
   bool tcpClose = false;
+  // Record what the kernel shows of every process, for `restore --verify` (`--verify-data`;
+  // costs the freeze a few hundred microseconds to milliseconds per process).
+  bool recordView = false;
 
   // "stop" or "precopy" (throws for anything else).
   static FreezeMode parseMode(const std::string& name);
@@ -78,11 +81,23 @@ class Checkpointer {
   // store's latest checkpoint of the same task (changed pages found by comparing memory with
   // it), else full. Precopy mode: a full checkpoint (no write record spans two commands).
   static CheckpointInfo once(CheckpointStore& store, pid_t pid, CheckpointPolicy policy = {});
+  // `cryo dump` in precopy mode: one full checkpoint of `pid` into the image directory `dir`,
+  // its memory copied while it runs, then a short freeze for what the rounds left. Killed
+  // after the dump unless `leaveRunning`; nothing of cryo's stays in a task left running.
+  static DumpResult dumpPrecopied(pid_t pid, const std::filesystem::path& dir,
+                                  CheckpointPolicy policy, bool leaveRunning);
   const std::string& trackerName() const { return trackerName_; }
 
  private:
   class Selection;
   class PrecopyInterrupted;
+  // A one-shot checkpointer (no store: writes into `dir`): keeps no injection area in the task.
+  Checkpointer(pid_t pid, const std::filesystem::path& dir, CheckpointPolicy policy,
+               bool leaveRunning);
+  // Where the next checkpoint goes: the store's next directory, or the one-shot directory.
+  std::filesystem::path nextDir() const;
+  // The injection area kept in the task between checkpoints (none for a one-shot dump).
+  InjectionArea* keptArea() { return store_ ? &area_ : nullptr; }
   CheckpointInfo stopAndCopy();
   CheckpointInfo precopy(bool incremental);
   // Freezes the task just long enough to arm the tracker; returns how long it was frozen.
@@ -102,7 +117,9 @@ class Checkpointer {
   // task writes from the last collect until that round runs, through the dump's preparations.
   uint64_t lastRoundCopyForecastUs() const;
 
-  CheckpointStore& store_;
+  CheckpointStore* store_ = nullptr;  // null: one shot into oneShotDir_
+  std::filesystem::path oneShotDir_;
+  bool leaveRunning_ = true;
   pid_t pid_;
   CheckpointPolicy policy_;
   std::string trackerName_;

@@ -3,7 +3,11 @@
 
 #include <signal.h>
 
+#include <fstream>
+#include <thread>
+
 #include "OutputCompare.h"
+#include "StoreRun.h"
 
 namespace fs = std::filesystem;
 
@@ -26,9 +30,11 @@ void CheckpointFixture::openGate(const TargetRun& run) {
   if (!run.gate.empty()) OutputCompare::writeFile(run.gate, "open\n");
 }
 
-void CheckpointFixture::dumpKilling(pid_t pid, const fs::path& images) {
+void CheckpointFixture::dumpKilling(pid_t pid, const fs::path& images,
+                                    const std::vector<std::string>& flags) {
   std::set<pid_t> tree = ProcessControl::descendants(pid);
-  CommandResult d = CryoCli::dump(pid, images, false);
+  CommandResult d = flags.empty() ? CryoCli::dump(pid, images, false)
+                                  : CryoCli::dumpWith(pid, images, flags);
   ASSERT_TRUE(d.succeeded()) << d.describe();
   ExitStatus st = ProcessControl::waitForExit(pid, kWait);
   EXPECT_TRUE(st.killedBy(SIGKILL)) << "after cryo dump the task " << pid << " " << st.describe();
@@ -36,6 +42,34 @@ void CheckpointFixture::dumpKilling(pid_t pid, const fs::path& images) {
   EXPECT_TRUE(ProcessControl::reapAll(tree, kWait)) << "children of " << pid << " outlived the dump";
   ASSERT_TRUE(fs::exists(images / "manifest")) << "no manifest in " << images;
   expectPrivateImageDir(images);
+}
+
+bool CheckpointFixture::waitForFile(const fs::path& file, pid_t pid) {
+  auto guard = std::chrono::steady_clock::now() + kWait;  // a hang guard only
+  while (!fs::exists(file)) {
+    if (ProcessControl::isGone(pid) || std::chrono::steady_clock::now() > guard) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+bool CheckpointFixture::waitForGateReached(const TargetRun& run) {
+  return waitForFile(run.gate.string() + ".reached", run.pid);
+}
+
+pid_t CheckpointFixture::startInDirAtGate(const std::string& program, const fs::path& dir) {
+  fs::create_directories(dir / "cwd");
+  pid_t pid = ProcessControl::spawnTarget(
+      {"/bin/sh", "-c", "cd \"$0\" && exec \"$1\"", (dir / "cwd").string(), programPath(program)},
+      dir / "output.txt", {"CRYO_TEST_GATE=" + (dir / "gate").string()});
+  if (!waitForFile(dir / "gate.reached", pid))
+    ADD_FAILURE() << program << " never reached its gate\n"
+                  << OutputCompare::readFile(dir / "output.txt");
+  return pid;
+}
+
+void CheckpointFixture::openGateIn(const fs::path& dir) {
+  std::ofstream((dir / "gate").string()).put('\n');
 }
 
 void CheckpointFixture::dumpLeavingRunning(pid_t pid, const fs::path& images) {

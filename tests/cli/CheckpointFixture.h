@@ -34,10 +34,20 @@ class CheckpointFixture : public ::testing::Test {
   void startPair(const TargetProgram& p, TargetRun& ref, TargetRun& run, bool gated = false);
   // Lets a gated run (and a task restored from it) go on past its gate; nothing if it has none.
   static void openGate(const TargetRun& run);
+  // Waits until `file` exists (e.g. GATE.reached, made by a program waiting at its gate).
+  // False if `pid` ended first (or after kWait, a hang guard only).
+  static bool waitForFile(const std::filesystem::path& file, pid_t pid);
+  // Waits until a gated run is waiting at its gate (holding still).
+  static bool waitForGateReached(const TargetRun& run);
+  // Starts `program` in `dir`/cwd, output to `dir`/output.txt, held at `dir`/gate, and waits
+  // until it waits there (a failure is added if it never does).
+  static pid_t startInDirAtGate(const std::string& program, const std::filesystem::path& dir);
+  static void openGateIn(const std::filesystem::path& dir);
 
   // `cryo dump` without --leave-running: must succeed, and the task must die by SIGKILL (it is
   // reaped here, so its pid is free for the restore).
-  void dumpKilling(pid_t pid, const std::filesystem::path& images);
+  void dumpKilling(pid_t pid, const std::filesystem::path& images,
+                   const std::vector<std::string>& flags = {});
 
   // `cryo dump --leave-running`: must succeed and leave the task running.
   void dumpLeavingRunning(pid_t pid, const std::filesystem::path& images);

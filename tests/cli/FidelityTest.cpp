@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "CheckpointFixture.h"
-#include "KernelView.h"
+#include "verify/KernelView.h"
 #include "OutputCompare.h"
 #include "StoreRun.h"
 
@@ -16,18 +16,7 @@ namespace cryo::test {
 
 namespace {
 
-class Fidelity : public CheckpointFixture, public ::testing::WithParamInterface<std::string> {
- protected:
-  // Waits until `file` exists (the program created it at its gate). False if `pid` ended first.
-  static bool waitForFile(const fs::path& file, pid_t pid) {
-    auto guard = std::chrono::steady_clock::now() + kWait;  // a hang guard only
-    while (!fs::exists(file)) {
-      if (ProcessControl::isGone(pid) || std::chrono::steady_clock::now() > guard) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
-  }
-};
+class Fidelity : public CheckpointFixture, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(Fidelity, restored_tree_shows_the_kernel_what_the_checkpointed_tree_did) {
   const TargetProgram& p = TargetProgram::byName(GetParam());

@@ -1,4 +1,5 @@
 // RealtimeTest: bounded-freeze checkpoints (`--freeze-mode stop|precopy`, `--max-freeze`): a precopy checkpoint is exactly the memory at its freeze instant, the budget is recorded and overruns reported, a full checkpoint waits out a burst of writes instead of copying it frozen, the freeze does not grow with the volume written, `cryo stats` reports the store's freeze percentiles, precopy is refused with a tracker that cannot collect while the task runs, and `--freeze-priority` freezes at real-time priority only where cryo does not share the task's CPU, threads held on cryo's CPUs while frozen keep their own CPU lists, and a freeze does not wait for a task CPU that another task holds.
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -599,19 +600,28 @@ TEST_F(PrecopyRefused, precopy_is_refused_with_a_tracker_that_cannot_collect_whi
 
 class CpuPlacement : public RealtimeBase {};
 
-// cryo run --cpu 0 --nice 7 runs cryo's own threads there, but the task it starts gets back the
-// CPUs and priority cryo had: what the task reports of itself equals an uninterrupted run's.
-TEST_F(CpuPlacement, task_keeps_the_cpus_and_priority_cryo_had_before_cpu_and_nice) {
+// cryo run --cpu 0 --nice 7 runs cryo's own threads there; the task it starts runs on the CPUs
+// cryo had but did not take (all of them when --cpu takes every one) at the priority cryo had:
+// what the task reports of itself equals an uninterrupted run's placed there.
+TEST_F(CpuPlacement, task_runs_on_the_cpus_cryo_did_not_take_at_the_priority_cryo_had) {
   const std::vector<std::string> task = {
       "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status; cut -d' ' -f19 /proc/self/stat"};
+  cpu_set_t own;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof own, &own), 0);
+  std::string others;
+  for (int c = 1; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &own)) others += (others.empty() ? "" : ",") + std::to_string(c);
+  std::vector<std::string> placed = task;
+  if (!others.empty()) placed.insert(placed.begin(), {"/usr/bin/taskset", "-c", others});
   auto ref = tmp_ / "ref.txt";
-  ASSERT_TRUE(ProcessControl::waitForExit(ProcessControl::spawnTarget(task, ref), kWait).exitedWith(0));
+  ASSERT_TRUE(ProcessControl::waitForExit(ProcessControl::spawnTarget(placed, ref), kWait).exitedWith(0));
   std::vector<std::string> argv = {CryoCli::binary().string(), "run", "--store",
                                    (tmp_ / "store").string(), "--every", "1s", "--tracker", "none",
                                    "--cpu", "0", "--nice", "7", "--"};
   argv.insert(argv.end(), task.begin(), task.end());
   runToEnd(argv, "placed");
-  EXPECT_TRUE(OutputCompare::sameContents(ref, tmp_ / "placed.out"));
+  EXPECT_TRUE(OutputCompare::sameContents(ref, tmp_ / "placed.out"))
+      << OutputCompare::readFile(ref) << " vs " << OutputCompare::readFile(tmp_ / "placed.out");
 }
 
 // A CPU that does not exist is refused before anything starts: no task output, no checkpoint.
@@ -623,10 +633,10 @@ TEST_F(CpuPlacement, unknown_cpu_is_refused_before_the_task_starts) {
 
 class FailedFreeze : public RealtimeBase {};
 
-// While the task holds an inotify fd (which cryo refuses), its precopy checkpoints fail in the
-// freeze, with the written pages being found on the freeze's helper thread at that moment:
-// cryo says why, the task runs on unharmed, the checkpoints after it closed the fd succeed, and
-// the latest restores to finish exactly like an uninterrupted run.
+// While the task holds an inotify fd with an event unread (which cryo refuses), its precopy
+// checkpoints fail in the freeze, with the written pages being found on the freeze's helper
+// thread at that moment: cryo says why, the task runs on unharmed, the checkpoints after it
+// closed the fd succeed, and the latest restores to finish exactly like an uninterrupted run.
 TEST_F(FailedFreeze, checkpoints_failing_in_the_freeze_leave_the_task_unharmed_and_later_ones_succeed) {
   std::string why;
   if (!uffdWpOrSkipReason(why)) GTEST_SKIP() << "precopy needs uffd-wp: " << why;

@@ -19,7 +19,8 @@ namespace {
 class RunFailure : public CheckpointFixture {
  protected:
   // `cryo run --every 100ms` of inotify_watch (every checkpoint refused: it holds an inotify
-  // fd), held at its gate until the test opens it. Returns cryo's pid; the task is task_.
+  // fd with an event unread), held at its gate until the test opens it. Returns cryo's pid;
+  // the task is task_.
   pid_t startRefusedRun(const std::vector<std::string>& extra) {
     std::vector<std::string> argv = {"/usr/bin/env", "CRYO_TEST_GATE=" + gate_.string(),
                                      CryoCli::binary().string(), "run", "--store",

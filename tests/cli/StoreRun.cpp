@@ -80,6 +80,8 @@ bool waitForCheckpoints(const std::filesystem::path& store, size_t n, pid_t cryo
 }
 
 size_t linesStartingWith(const std::filesystem::path& file, const std::string& prefix) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return 0;  // not written yet (the program starting)
   std::istringstream in(OutputCompare::readFile(file));
   size_t n = 0;
   for (std::string line; std::getline(in, line);)

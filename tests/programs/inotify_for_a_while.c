@@ -1,4 +1,4 @@
-/* inotify_for_a_while: counts steps over a buffer it keeps writing, and holds an inotify fd (a kind of fd cryo refuses) only in the middle steps, so that a periodic checkpointer sees checkpoints succeed, fail, then succeed again while the task runs unharmed. */
+/* inotify_for_a_while: counts steps over a buffer it keeps writing, and holds an inotify fd with an event queued unread (which cryo refuses) only in the middle steps, so that a periodic checkpointer sees checkpoints succeed, fail, then succeed again while the task runs unharmed. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <sys/inotify.h>
@@ -20,7 +20,10 @@ int main(void) {
     if (step == WATCH_FROM) {
       in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
       if (in < 0) prog_die("inotify_init1");
-      if (inotify_add_watch(in, "/", IN_DELETE_SELF) < 0) prog_die("inotify_add_watch");
+      if (inotify_add_watch(in, "/dev/null", IN_OPEN) < 0) prog_die("inotify_add_watch");
+      int null = open("/dev/null", O_RDONLY | O_CLOEXEC); /* an event left unread */
+      if (null < 0) prog_die("open /dev/null");
+      close(null);
     }
     if (step == WATCH_UNTIL) {
       close(in);

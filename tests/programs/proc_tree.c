@@ -1,4 +1,4 @@
-/* proc_tree: a parent and three children talking through pipes and a shared anonymous mapping: the parent hands each child a step token through a pipe (one token queued most of the time), each child computes over its own memory, publishes its result in the shared mapping and answers through its own pipe; the parent checks the shared mapping against the answers. One child leads a session, one a process group, and a fourth child has exited and stays a zombie until the parent reaps it at the end. With --inotify-child the last child also holds an inotify fd (which cryo refuses). */
+/* proc_tree: a parent and three children talking through pipes and a shared anonymous mapping: the parent hands each child a step token through a pipe (one token queued most of the time), each child computes over its own memory, publishes its result in the shared mapping and answers through its own pipe; the parent checks the shared mapping against the answers. One child leads a session, one a process group, and a fourth child has exited and stays a zombie until the parent reaps it at the end. With --inotify-child the last child also holds an inotify fd with an event queued unread (which cryo refuses). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/inotify.h>
@@ -24,8 +24,13 @@ static int g_inotify_child = 0; /* --inotify-child: the last child holds an inot
 
 static void child_main(int index, int work, int back, uint64_t* board) {
   if (index == 0 && setsid() < 0) prog_die("setsid");
-  if (index == CHILDREN - 1 && g_inotify_child && inotify_init1(IN_CLOEXEC) < 0)
-    prog_die("inotify_init1");
+  if (index == CHILDREN - 1 && g_inotify_child) {
+    int in = inotify_init1(IN_CLOEXEC);
+    if (in < 0 || inotify_add_watch(in, "/dev/null", IN_OPEN) < 0) prog_die("inotify");
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC); /* an event left unread */
+    if (null < 0) prog_die("open /dev/null");
+    close(null);
+  }
   if (index == 1 && setpgid(0, 0) != 0) prog_die("setpgid");
   uint64_t* mem = malloc(PRIVATE_WORDS * 8);
   if (!mem) prog_die("malloc");

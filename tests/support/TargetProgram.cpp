@@ -96,6 +96,7 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("unix_sockets", Kind::Native, milliseconds(1530), 1, {}, {}),
       TargetProgram("unix_server", Kind::Native, milliseconds(1600), 1, {}, {}),
       TargetProgram("inet_server", Kind::Native, milliseconds(20000), 1, {}, {}),
+      TargetProgram("vm_flags", Kind::Native, milliseconds(700), 1, {}, {}),
   };
   return programs;
 }

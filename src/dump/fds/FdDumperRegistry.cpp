@@ -6,6 +6,7 @@
 #include "dump/fds/EpollFdDumper.h"
 #include "dump/fds/EventFdDumper.h"
 #include "dump/fds/FileFdDumper.h"
+#include "dump/fds/InotifyFdDumper.h"
 #include "dump/fds/MemfdFdDumper.h"
 #include "dump/fds/PipeFdDumper.h"
 #include "dump/fds/SignalFdDumper.h"
@@ -24,6 +25,7 @@ std::vector<std::unique_ptr<FdDumper>> FdDumperRegistry::all() {
   v.push_back(std::make_unique<TimerFdDumper>());
   v.push_back(std::make_unique<SignalFdDumper>());
   v.push_back(std::make_unique<EpollFdDumper>());
+  v.push_back(std::make_unique<InotifyFdDumper>());
   return v;
 }
 

@@ -17,6 +17,23 @@ bool MemfdFdDumper::claims(const OpenFd& f) const {
   return f.link.rfind("/memfd:", 0) == 0 && S_ISREG(f.st.st_mode);
 }
 
+namespace {
+// Puts an open file description's offset back as it was, whatever happens meanwhile.
+class OffsetKeeper {
+ public:
+  OffsetKeeper(int fd, pid_t pid, int taskFd) : fd_(fd), pos_(::lseek(fd, 0, SEEK_CUR)) {
+    if (pos_ < 0) failErrno("pid {}: fd {}: cannot read the memfd's offset", pid, taskFd);
+  }
+  ~OffsetKeeper() { ::lseek(fd_, pos_, SEEK_SET); }
+  OffsetKeeper(const OffsetKeeper&) = delete;
+  OffsetKeeper& operator=(const OffsetKeeper&) = delete;
+
+ private:
+  int fd_;
+  off_t pos_;
+};
+}  // namespace
+
 void MemfdFdDumper::dump(DumpContext& ctx, const FdTable&, const OpenFd& f,
                          img::FileDescription& d) {
   d.set_kind(img::FileDescription::MEMFD);
@@ -36,7 +53,9 @@ void MemfdFdDumper::dump(DumpContext& ctx, const FdTable&, const OpenFd& f,
   if (m->size() > kMaxMemfd)
     fail("pid {}: fd {} ({}): a memfd of {} bytes is larger than the {} bytes cryo stores",
          ctx.pid(), f.fd, f.link, m->size(), kMaxMemfd);
-  // The parts that hold data, read through cryo's copy (the offset of the fd is not moved).
+  // The parts that hold data, found through cryo's copy of the fd. The copy shares the task's
+  // open file description: SEEK_DATA and SEEK_HOLE move its offset, which is put back.
+  OffsetKeeper keep(copy.get(), ctx.pid(), f.fd);
   off_t off = 0, end = static_cast<off_t>(m->size());
   while (off < end) {
     off_t s = ::lseek(copy.get(), off, SEEK_DATA);

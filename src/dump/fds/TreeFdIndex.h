@@ -22,6 +22,8 @@ class TreeFdIndex {
   explicit TreeFdIndex(const std::vector<pid_t>& pids);
 
   const FdTable& table(pid_t pid) const;
+  // Whether `pid` is a live process of the tree.
+  bool holdsProcess(pid_t pid) const { return tables_.count(pid) != 0; }
   // The tree-wide id of description `description` of `pid`: processes sharing one open file
   // description get the same id. 0 when no other process of the tree has it.
   uint64_t treeId(pid_t pid, uint32_t description) const;

@@ -247,7 +247,11 @@ void UnixSocketDumper::dump(DumpContext& ctx, SockDiag& diag, const OpenFd& f,
          who, it->second);
   saveOptions(copy.get(), who, s);
   s.set_peek_off(intOpt(copy.get(), SOL_SOCKET, SO_PEEK_OFF, who, "SO_PEEK_OFF"));
-  if (s.state() != US::LISTENING && ctx.fdIndex().claimOnce(fmt::format("unixq:{}", u.ino))) {
+  // A stream or seqpacket socket neither connected nor listening (bound or not) has no queue,
+  // and recvmsg refuses it (EINVAL, ENOTCONN).
+  bool hasQueue =
+      s.state() == US::CONNECTED || (s.state() == US::UNCONNECTED && u.type == SOCK_DGRAM);
+  if (hasQueue && ctx.fdIndex().claimOnce(fmt::format("unixq:{}", u.ino))) {
     s.set_queue_saved(true);
     readQueue(copy, u, who, s);
     if (s.queue_size() > 0 && s.state() != US::CONNECTED && s.name().empty())

@@ -9,6 +9,7 @@
 #include "restore/fds/MemfdFdRestorer.h"
 #include "restore/fds/InetSocketRestorer.h"
 #include "restore/fds/InheritedFdRestorer.h"
+#include "restore/fds/InotifyFdRestorer.h"
 #include "restore/fds/PipeFdRestorer.h"
 #include "restore/fds/SignalFdRestorer.h"
 #include "restore/fds/TimerFdRestorer.h"
@@ -28,6 +29,7 @@ std::vector<std::unique_ptr<FdRestorer>> FdRestorerRegistry::all() {
   v.push_back(std::make_unique<TimerFdRestorer>());
   v.push_back(std::make_unique<SignalFdRestorer>());
   v.push_back(std::make_unique<EpollFdRestorer>());
+  v.push_back(std::make_unique<InotifyFdRestorer>());
   return v;
 }
 
