@@ -95,9 +95,6 @@ struct DumpOptions {
   // task runs takes its last round here, so that what the task writes while the dump
   // prepares is not left for the freeze. An exception from it ends the dump, nothing frozen.
   std::function<void(DumpOptions&)> beforeFreeze;
-  // The image, made by a caller before the dump (that may have written pages to it already).
-  // Null: the dump makes its own.
-  class ImageWriter* writer = nullptr;
 };
 
 class DumpContext {

@@ -143,8 +143,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   }
   if (opts.precopied && !opts.selection)
     fail("pid {}: pre-copied pages need the ranges to copy again while frozen", pid);
-  std::optional<ImageWriter> ownWriter;  // checks the destination before the task is touched
-  ImageWriter& writer = opts.writer ? *opts.writer : ownWriter.emplace(dir);
+  ImageWriter writer(dir);  // checks the destination before the task is touched
   img::Tree tree;
   tree.set_root_pid(pid);
   // smaps walks every page table (milliseconds for a large task): read it now, while the task
