@@ -16,13 +16,14 @@
 #include "cli/StoreCommands.h"
 #include "common/Error.h"
 #include "dump/Dumper.h"
-#include "common/RealtimeWindow.h"
-#include "node/CpuPolicy.h"
+#include "realtime/RealtimeWindow.h"
+#include "realtime/CpuPolicy.h"
 #include "node/TaskRunner.h"
 #include "store/Checkpointer.h"
 #include "track/TrackerFactory.h"
 #include "store/CheckpointStore.h"
 #include "image/ImageReader.h"
+#include "cli/InheritFdSpec.h"
 #include "restore/RestoreDriver.h"
 
 int main(int argc, char** argv) {
@@ -67,6 +68,11 @@ int main(int argc, char** argv) {
                     "Before the restored processes run, compare what the kernel shows of each "
                     "(mappings, fds, credentials, signals, limits, threads...) with what the dump "
                     "recorded; on any difference kill them and fail, naming the field");
+  std::vector<std::string> inheritFds;
+  restore->add_option("--inherit-fd", inheritFds,
+                      "fd[N]:KEY: give the restored task cryo's fd N where it had KEY open (a "
+                      "path, pipe:[INODE] or socket:[INODE], as `cryo show` lists it; e.g. a pipe "
+                      "whose other end was outside the task); repeatable");
   imagesOpt->excludes(storeOpt);
 
   auto* ls = app.add_subcommand("ls", "List the checkpoints of a store, oldest first");
@@ -148,6 +154,7 @@ int main(int argc, char** argv) {
   show->add_flag("--json", json, "Machine-readable output");
 
   cryo::DaemonCommands daemonCommands(app);  // submit, ps, logs, stop-task, certs
+  daemonCommands.addRestoreTask(restore);     // restore --task: through a cryod
 
   CLI11_PARSE(app, argc, argv);
   if (verbose) spdlog::set_level(spdlog::level::debug);
@@ -180,6 +187,10 @@ int main(int argc, char** argv) {
       cryo::RestoreOptions ro;
       ro.leaveStopped = leaveStopped;
       ro.verify = verifyRestore;
+      for (const std::string& text : inheritFds) {
+        cryo::InheritFdSpec spec = cryo::InheritFdSpec::parse(text);
+        ro.inheritFds[spec.key] = spec.fd;
+      }
       cryo::RestoreResult r = cryo::RestoreDriver::run(dir, ro);
       spdlog::info("restored pid {} in {} us", r.pid, r.totalUs);
       std::printf("%d\n", r.pid);

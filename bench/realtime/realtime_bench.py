@@ -430,7 +430,7 @@ def print_tables(rows, a):
         for w in r.get('cryo_warnings', []):
             print('cryo said (%s MiB/s, %s): %s' % (r['rate'], r['mode'], w))
     for r in rows:
-        if r['ok'] and r['modes_reported'] and r['modes_reported'] != [r['mode']]:
+        if r['ok'] and r['modes_reported'] and r['modes_reported'] != [r['mode'].split('+')[0]]:
             print('warning: %s MiB/s, %s run: cryo ls reports mode %s' % (r['rate'], r['mode'],
                                                                       ','.join(r['modes_reported'])))
 
@@ -472,6 +472,43 @@ def floors(limits, a, rates):
     return out
 
 
+def quiet_then_hogs(hogs, a, exe, rate, mode, tmp):
+    """The same measurement twice, turns alternating: the machine quiet, then with `hogs` busy
+    loops (ordinary policy, any CPU) running beside the task and cryo."""
+    quiet = measure(a, exe, rate, mode, tmp)
+    quiet['load'] = 'quiet'
+    loops = [subprocess.Popen(['/bin/sh', '-c', 'while :; do :; done']) for _ in range(hogs)]
+    try:
+        busy = measure(a, exe, rate, mode, tmp)
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+    busy['load'] = '%d hogs' % hogs
+    busy['mode'] = mode + '+hogs'
+    return [quiet, busy]
+
+
+def print_hogs(rows, a):
+    print()
+    print('Freeze beside %d busy loops against the quiet machine (same run, turns alternating; '
+          '--freeze-priority %d, --cpu %s, task on CPU %s); goal: p99 with hogs <= 2x quiet' %
+          (a.hogs, a.freeze_priority, a.cryo_cpu, a.task_cpu))
+    cols = '%6s %-8s %10s %10s %10s %10s %8s'
+    print(cols % ('MiB/s', 'mode', 'p50_quiet', 'p50_hogs', 'p99_quiet', 'p99_hogs', 'ratio'))
+    by = {(r['rate'], r['mode']): r for r in rows if r['ok']}
+    for r in rows:
+        if not r['ok'] or r.get('load') != 'quiet':
+            continue
+        h = by.get((r['rate'], r['mode'] + '+hogs'))
+        if not h:
+            continue
+        ratio = (h['freeze_p99_ms'] / r['freeze_p99_ms']
+                 if h.get('freeze_p99_ms') and r.get('freeze_p99_ms') else None)
+        print(cols % (r['rate'], r['mode'], fmt(r['freeze_p50_ms']), fmt(h['freeze_p50_ms']),
+                      fmt(r['freeze_p99_ms']), fmt(h['freeze_p99_ms']), fmt(ratio, '%.2fx')))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--cryo', default=os.path.join(REPO, 'build', 'cryo'), help='cryo binary (default: build/cryo)')
@@ -507,6 +544,9 @@ def main():
     ap.add_argument('--keep-stores', action='store_true', help='keep the stores (and say where)')
     ap.add_argument('--no-floor', action='store_true',
                     help='do not run the task tracking its own writes (the `floor` column)')
+    ap.add_argument('--hogs', type=int, default=0,
+                    help='measure each rate and mode quiet, then beside N busy loops, and print '
+                         'the freeze p99 of both and their ratio')
     ap.add_argument('--json', help='write everything to this file')
     a = ap.parse_args()
 
@@ -534,14 +574,22 @@ def main():
                 for mode in modes:
                     log('rate %s MiB/s, mode %s: %s ...' % (rate, mode, what))
                     r = fn(a, exe, rate, mode, tmp)
-                    if not r['ok']:
-                        failed = 1
-                        log('error: rate %s MiB/s, mode %s: %s' % (rate, mode, r['error']))
+                    for one in (r if isinstance(r, list) else [r]):
+                        if not one['ok']:
+                            failed = 1
+                            log('error: rate %s MiB/s, mode %s: %s' % (rate, mode, one['error']))
                     out.append(r)
             return failed
 
-        status |= every_rate_and_mode('task alone, then under cryo run', measure, rows)
+        if a.hogs:
+            status |= every_rate_and_mode('quiet, then beside %d busy loops' % a.hogs,
+                                          lambda *args: quiet_then_hogs(a.hogs, *args), rows)
+            rows = [r for pair in rows for r in pair]
+        else:
+            status |= every_rate_and_mode('task alone, then under cryo run', measure, rows)
         print_tables(rows, a)
+        if a.hogs:
+            print_hogs(rows, a)
         if a.full_runs > 0:
             status |= every_rate_and_mode('full checkpoints of the running task', measure_full, full_rows)
             print_full(full_rows, a)

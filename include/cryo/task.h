@@ -1,15 +1,18 @@
-// cryo/task.h: the library API for a task: a command started under periodic checkpoints into a
-// store, run from a thread of the caller, observed (pid, state, checkpoints, last error) and
-// stopped.
+// cryo/task.h: the library API for a task: a command started (or a checkpoint restored) under
+// periodic checkpoints into a store, run from a thread of the caller, observed (pid, state,
+// checkpoints, last error) and stopped.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "cryo/restore.h"
 
 namespace cryo::api {
 
@@ -23,6 +26,9 @@ struct TaskSpec {
   size_t keep = 0;                           // checkpoints kept (0: all)
   std::filesystem::path stdoutPath;          // the task's output (appended; "": the caller's)
   std::filesystem::path stderrPath;
+  // Called from the task's thread once each checkpoint is complete in the store, with its id
+  // (before --keep merges old ones). It must return at once: the next checkpoint waits for it.
+  std::function<void(const std::string& id)> onCheckpoint;
 };
 
 enum class TaskState { kStarting, kRunning, kExited, kFailed, kStopped };
@@ -44,6 +50,12 @@ class Task {
   // Starts the task's thread (which starts the command); returns at once. Check status() for
   // the pid and for a command that could not start.
   static std::unique_ptr<Task> start(const TaskSpec& spec);
+  // Adopts a task brought back from a checkpoint instead of starting a command: the task's
+  // thread restores `from` (so the restored root is that thread's child), then runs it under
+  // periodic checkpoints into spec.store like a started one (spec.command is only its name;
+  // spec.stdoutPath, stderrPath and env are not used: `from.inheritFds` gives its output). A
+  // restore that fails ends the task kFailed, lastError saying why; returns at once.
+  static std::unique_ptr<Task> restore(const TaskSpec& spec, const RestoreRequest& from);
   ~Task();  // stop()s the task and joins its thread
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -55,13 +67,14 @@ class Task {
   void stop();
   // Waits until the task has ended.
   void wait();
-  // Waits until the command has started (kRunning) or could not be (kFailed, lastError says
-  // why); returns the status then.
+  // Waits until the command has started or the checkpoint is restored (kRunning) or could not
+  // be (kFailed, lastError says why); returns the status then.
   TaskStatus waitStarted();
 
  private:
   struct Impl;
   explicit Task(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Task> launch(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -7,10 +7,19 @@
 
 namespace cryo::api {
 
-pid_t restoreLatest(const std::filesystem::path& store, const std::string& id) {
-  std::filesystem::path dir = StoreCommands::pickForRestore(store, id);
+pid_t restore(const RestoreRequest& request) {
+  std::filesystem::path dir = StoreCommands::pickForRestore(request.store, request.id);
   RestoreOptions opts;
+  opts.inheritFds = request.inheritFds;
+  opts.inheritOptional = request.inheritOptional;
   return RestoreDriver::run(dir, opts).pid;
+}
+
+pid_t restoreLatest(const std::filesystem::path& store, const std::string& id) {
+  RestoreRequest request;
+  request.store = store;
+  request.id = id;
+  return restore(request);
 }
 
 }  // namespace cryo::api

@@ -1,6 +1,6 @@
 // Task: the library API's task (include/cryo/task.h): TaskRunner's loop run in a thread of its
-// own, its progress recorded for status(), and the task signalled through a pidfd (never a
-// recycled pid).
+// own (over a started command or a restored checkpoint), its progress recorded for status(),
+// and the task signalled through a pidfd (never a recycled pid).
 #include "cryo/task.h"
 
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -48,6 +49,7 @@ std::chrono::microseconds parseDuration(const std::string& text, double minUs) {
 
 struct Task::Impl {
   TaskSpec spec;
+  std::optional<RestoreRequest> from;  // adopt a restored checkpoint instead of a command
   mutable std::mutex mu;
   std::condition_variable ended;
   TaskStatus st;
@@ -75,6 +77,7 @@ RunOptions Task::Impl::options(int out, int err) {
   o.stderrFd = err;
   o.env = spec.env;
   o.command = spec.command;
+  if (from) o.adopt = [this] { return api::restore(*from); };
   o.onStarted = [this](pid_t pid) {
     std::lock_guard lk(mu);
     pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
@@ -88,6 +91,7 @@ RunOptions Task::Impl::options(int out, int err) {
     ++st.checkpoints;
     st.lastCheckpointId = info.id;
     st.lastCheckpointTime = std::chrono::system_clock::now();
+    if (spec.onCheckpoint) spec.onCheckpoint(info.id);
   };
   o.onCheckpointFailed = [this](const std::string& error) {
     std::lock_guard lk(mu);
@@ -111,8 +115,8 @@ void Task::Impl::finish(TaskState state, int code, const std::string& error) {
 
 void Task::Impl::run() {
   try {
-    UniqueFd out = openOutput(spec.stdoutPath);
-    UniqueFd err = openOutput(spec.stderrPath);
+    UniqueFd out = from ? UniqueFd() : openOutput(spec.stdoutPath);
+    UniqueFd err = from ? UniqueFd() : openOutput(spec.stderrPath);
     int code = TaskRunner::run(options(out.get(), err.get()));
     finish(code > 128 ? TaskState::kFailed : TaskState::kExited, code, "");
   } catch (const std::exception& e) {
@@ -127,6 +131,17 @@ std::unique_ptr<Task> Task::start(const TaskSpec& spec) {
   if (spec.command.empty()) fail("a task needs a command");
   auto impl = std::make_unique<Impl>();
   impl->spec = spec;
+  return launch(std::move(impl));
+}
+
+std::unique_ptr<Task> Task::restore(const TaskSpec& spec, const RestoreRequest& from) {
+  auto impl = std::make_unique<Impl>();
+  impl->spec = spec;
+  impl->from = from;
+  return launch(std::move(impl));
+}
+
+std::unique_ptr<Task> Task::launch(std::unique_ptr<Impl> impl) {
   std::unique_ptr<Task> task(new Task(std::move(impl)));
   Impl* p = task->impl_.get();
   p->thread = std::thread([p] { p->run(); });

@@ -78,6 +78,18 @@ std::string age(double s) {
   return fmt::format("{:.1f}h", s / 3600);
 }
 
+nlohmann::json standbysJson(const node::TaskInfo& t) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& sb : t.standbys())
+    arr.push_back({{"node", sb.node()},
+                   {"address", sb.address()},
+                   {"acked_checkpoint", sb.acked_checkpoint()},
+                   {"lag_checkpoints", sb.lag_checkpoints()},
+                   {"acked_age_s", sb.acked_age_s()},
+                   {"last_error", sb.last_error()}});
+  return arr;
+}
+
 nlohmann::json toJson(const node::TaskInfo& t) {
   return {{"task", t.task()},
           {"node", t.node()},
@@ -92,7 +104,21 @@ nlohmann::json toJson(const node::TaskInfo& t) {
           {"store", t.store()},
           {"command", std::vector<std::string>(t.command().begin(), t.command().end())},
           {"replicas", t.replicas()},
-          {"every_us", t.every_us()}};
+          {"every_us", t.every_us()},
+          {"epoch", t.epoch()},
+          {"standbys", standbysJson(t)}};
+}
+
+// "b:000007 c:000006(lag 1)": where each standby is.
+std::string standbysText(const node::TaskInfo& t) {
+  std::string s;
+  for (const auto& sb : t.standbys()) {
+    s += fmt::format("{}{}:{}", s.empty() ? "" : " ", sb.node(),
+                     sb.acked_checkpoint().empty() ? "-" : sb.acked_checkpoint());
+    if (sb.lag_checkpoints()) s += fmt::format("(lag {})", sb.lag_checkpoints());
+    if (!sb.last_error().empty()) s += "(failing)";
+  }
+  return s.empty() ? "-" : s;
 }
 
 std::string commandLine(const node::TaskInfo& t) {
@@ -111,6 +137,7 @@ struct DaemonCommands::State {
   CLI::App* certs = nullptr;
   CLI::App* certsInit = nullptr;
   CLI::App* certsIssue = nullptr;
+  CLI::App* restore = nullptr;  // the CLI's own `restore`, with --task
   Connection conn;
   std::string every = "100ms", maxFreeze;
   unsigned replicas = 0, keep = 0;
@@ -122,6 +149,7 @@ struct DaemonCommands::State {
   int doPs();
   int doLogs();
   int doStop();
+  int doRestoreTask();
   int doCerts();
 };
 
@@ -129,7 +157,8 @@ DaemonCommands::DaemonCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   State& s = *s_;
   s.submit = app.add_subcommand("submit", "Start a task on a cryod under periodic checkpoints");
   s.submit->add_option("--every", s.every, "Checkpoint period (default 100ms)");
-  s.submit->add_option("--replicas", s.replicas, "Standby nodes (recorded; replication is to come)");
+  s.submit->add_option("--replicas", s.replicas,
+                       "Standby nodes each checkpoint is streamed to (the node's first K [[peers]])");
   s.submit->add_option("--max-freeze", s.maxFreeze, "Budget of one freeze, e.g. 1ms");
   s.submit->add_option("--keep", s.keep, "Keep at most N checkpoints (0: all)");
   // One value per --env, so that a `--` after it starts the command (and the command's own
@@ -165,12 +194,22 @@ DaemonCommands::DaemonCommands(CLI::App& app) : s_(std::make_unique<State>()) {
 
 DaemonCommands::~DaemonCommands() = default;
 
+void DaemonCommands::addRestoreTask(CLI::App* restore) {
+  s_->restore = restore;
+  restore->add_option("--task", s_->task,
+                      "Ask a cryod (--node; default: the local one) to restore this task from "
+                      "the newest complete checkpoint it holds (a replica, or its own store) and "
+                      "run it from then on");
+  s_->conn.addTo(restore);
+}
+
 bool DaemonCommands::selected() const {
   return s_->submit->parsed() || s_->ps->parsed() || s_->logs->parsed() || s_->stop->parsed() ||
-         s_->certs->parsed();
+         s_->certs->parsed() || (s_->restore && s_->restore->parsed() && !s_->task.empty());
 }
 
 int DaemonCommands::run() {
+  if (s_->restore && s_->restore->parsed() && !s_->task.empty()) return s_->doRestoreTask();
   if (s_->submit->parsed()) return s_->doSubmit();
   if (s_->ps->parsed()) return s_->doPs();
   if (s_->logs->parsed()) return s_->doLogs();
@@ -208,13 +247,15 @@ int DaemonCommands::State::doPs() {
     std::cout << arr.dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("{:<16} {:<10} {:<8} {:>7} {:>6} {:<8} {:>6} {:>5}  {}\n", "TASK",
-                           "NODE", "STATE", "PID", "CKPTS", "LAST", "AGE", "FAIL", "COMMAND");
+  std::cout << fmt::format("{:<16} {:<10} {:<8} {:>7} {:>6} {:<8} {:>6} {:>5}  {:<24} {}\n",
+                           "TASK", "NODE", "STATE", "PID", "CKPTS", "LAST", "AGE", "FAIL",
+                           "STANDBYS", "COMMAND");
   for (const auto& t : reply.tasks())
-    std::cout << fmt::format("{:<16} {:<10} {:<8} {:>7} {:>6} {:<8} {:>6} {:>5}  {}\n", t.task(),
-                             t.node(), t.state(), t.pid(), t.checkpoints(),
+    std::cout << fmt::format("{:<16} {:<10} {:<8} {:>7} {:>6} {:<8} {:>6} {:>5}  {:<24} {}\n",
+                             t.task(), t.node(), t.state(), t.pid(), t.checkpoints(),
                              t.last_checkpoint().empty() ? "-" : t.last_checkpoint(),
-                             age(t.last_checkpoint_age_s()), t.failures(), commandLine(t));
+                             age(t.last_checkpoint_age_s()), t.failures(), standbysText(t),
+                             commandLine(t));
   return 0;
 }
 
@@ -241,6 +282,20 @@ int DaemonCommands::State::doStop() {
   const node::TaskInfo& t = reply.task();
   std::cout << fmt::format("{} {} (status {}), {} checkpoints in {}\n", t.task(), t.state(),
                            t.exit_code(), t.checkpoints(), t.store());
+  return 0;
+}
+
+int DaemonCommands::State::doRestoreTask() {
+  auto stub = conn.stub();
+  grpc::ClientContext ctx;
+  deadline(ctx);
+  node::RestoreTaskRequest req;
+  req.set_task(task);
+  node::RestoreTaskReply reply;
+  check(stub->RestoreTask(&ctx, req, &reply), conn, "RestoreTask");
+  const node::TaskInfo& t = reply.task();
+  std::cout << fmt::format("{} restored on {} as pid {} from {}\n", t.task(), t.node(), t.pid(),
+                           t.store());
   return 0;
 }
 

@@ -1,5 +1,6 @@
-// DaemonCommands: the CLI's node commands: `submit`, `ps`, `logs`, `stop-task` (a client of a
-// cryod, over its local UNIX socket or over mutual TLS with --node HOST:PORT) and `certs`.
+// DaemonCommands: the CLI's node commands: `submit`, `ps`, `logs`, `stop-task`, `restore --task`
+// (a client of a cryod, over its local UNIX socket or over mutual TLS with --node HOST:PORT)
+// and `certs`.
 #pragma once
 
 #include <memory>
@@ -18,7 +19,10 @@ class DaemonCommands {
   DaemonCommands(const DaemonCommands&) = delete;
   DaemonCommands& operator=(const DaemonCommands&) = delete;
 
-  // Whether the parsed command line named one of them.
+  // Adds --task (and the connection options) to the CLI's `restore`: the task is restored by a
+  // cryod from a checkpoint it holds.
+  void addRestoreTask(CLI::App* restore);
+  // Whether the parsed command line named one of them (or `restore --task`).
   bool selected() const;
   // Runs it; returns cryo's exit status. Throws std::exception saying what failed.
   int run();

@@ -235,8 +235,15 @@ nlohmann::json ImageDescriber::toJson(const ImageReader& image) {
         fj["kind"] = img::FileDescription::Kind_Name(it->second->kind());
         fj["path"] = it->second->path().empty() ? it->second->description() : it->second->path();
         fj["pos"] = it->second->pos();
+        // The key `restore --inherit-fd fd[N]:KEY` takes for it.
+        fj["inherit_key"] = it->second->description();
+        if (it->second->pipe_peer_outside() ||
+            it->second->kind() == img::FileDescription::INHERITED)
+          fj["outside"] = true;
         nlohmann::json state = fdState(*it->second);
         if (!state.empty()) fj["state"] = state;
+        // The file locks it held, as fdinfo showed them.
+        for (const auto& l : it->second->locks()) fj["locks"].push_back(l.line());
       }
       pj["fds"].push_back(fj);
     }
@@ -305,12 +312,17 @@ std::string ImageDescriber::toText(const ImageReader& image) {
                        v["path"].get<std::string>());
     o << fmt::format("  fds ({}):\n", p["fds"].size());
     for (const auto& f : p["fds"])
-      o << fmt::format("    {:>4} {:<12} {} {}\n", f["fd"].get<int>(),
+      o << fmt::format("    {:>4} {:<12} {} {}{}\n", f["fd"].get<int>(),
                        f.contains("kind") ? f["kind"].get<std::string>() : "?",
                        f.contains("path") ? f["path"].get<std::string>() : "",
                        f.contains("state") ? f["state"]["detail"].get<std::string>()
                        : f.contains("pos") ? fmt::format("@{}", f["pos"].get<uint64_t>())
-                                           : "");
+                                           : "",
+                       f.contains("outside")
+                           ? fmt::format(" (other end outside the task; restore --inherit-fd "
+                                         "fd[N]:{})",
+                                         f["inherit_key"].get<std::string>())
+                           : "");
     if (!p["posix_timers"].empty()) {
       o << fmt::format("  POSIX timers ({}):\n", p["posix_timers"].size());
       for (const auto& t : p["posix_timers"])

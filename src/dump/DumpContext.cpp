@@ -117,6 +117,15 @@ cpu_set_t DumpContext::threadCpus(pid_t tid) const {
   return set;
 }
 
+cryo_sched_attr DumpContext::threadSched(pid_t tid) const {
+  if (priorityHold_)
+    if (auto own = priorityHold_->original(tid)) return *own;
+  cryo_sched_attr attr{};
+  if (::syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0)
+    failErrno("tid {}: sched_getattr failed", tid);
+  return attr;
+}
+
 DumpContext::~DumpContext() {
   try {
     finish();

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "common/BufferPool.h"
+#include "realtime/BufferPool.h"
 #include "common/ProcFs.h"
 #include "common/PidFd.h"
 #include "common/UniqueFd.h"
@@ -24,7 +24,8 @@
 #include "dump/SharedMappings.h"
 #include "dump/fds/TreeFdIndex.h"
 #include "image/PageWriter.h"
-#include "inject/CpuHold.h"
+#include "realtime/CpuHold.h"
+#include "realtime/PriorityHold.h"
 #include "inject/ProcessFreezer.h"
 #include "inject/RemoteMemory.h"
 #include "inject/RemoteScratch.h"
@@ -160,6 +161,10 @@ class DumpContext {
   void setCpuHold(const CpuHold* h) { cpuHold_ = h; }
   // The CPU list of thread `tid` as the task set it.
   cpu_set_t threadCpus(pid_t tid) const;
+  // The threads' own policies while the freeze runs them at its real-time priority.
+  void setPriorityHold(const PriorityHold* h) { priorityHold_ = h; }
+  // The scheduling attributes of thread `tid` as the task set them.
+  cryo_sched_attr threadSched(pid_t tid) const;
 
   // Page data still being stored after the copy (see PageReader::finish).
   void setPendingPages(std::unique_ptr<PageReader> r) { pendingPages_ = std::move(r); }
@@ -197,6 +202,7 @@ class DumpContext {
   std::unique_ptr<TreeFdIndex> ownIndex_;
   SharedMappings ownShared_;
   const CpuHold* cpuHold_ = nullptr;
+  const PriorityHold* priorityHold_ = nullptr;
   class FreezeHelper* helper_ = nullptr;
   SharedMappings* shared_ = &ownShared_;
 };

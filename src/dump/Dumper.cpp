@@ -21,16 +21,18 @@
 #include "common/Error.h"
 #include "common/FaultPoint.h"
 #include "common/ProcFs.h"
-#include "common/RealtimeWindow.h"
+#include "realtime/RealtimeWindow.h"
 #include "dump/CollectorRegistry.h"
 #include "verify/KernelView.h"
-#include "dump/FreezeHelper.h"
-#include "inject/CpuHold.h"
+#include "realtime/FreezeHelper.h"
+#include "realtime/CpuHold.h"
+#include "realtime/PriorityHold.h"
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
 #include "dump/PrecopyCache.h"
 #include "dump/ProcessTree.h"
 #include "dump/SharedMappings.h"
+#include "dump/fds/FileLocks.h"
 #include "dump/fds/TreeFdIndex.h"
 #include "track/DirtySet.h"
 
@@ -248,12 +250,24 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
       if (m.freezer)
         for (auto& t : m.freezer->threads()) cpuHold->hold(t->tid());
   }
+  // At real-time priority (which cryo takes only on CPUs of its own), the frozen threads run
+  // their injected calls at that priority too, on their own CPUs: nothing else that wants those
+  // CPUs delays them. Only once stopped: a thread raised on its way to the stop (inside fork(),
+  // say) would pass the priority on to a child that the freeze never gives back.
+  std::unique_ptr<PriorityHold> raise;
+  if (priority > 0) {
+    raise = std::make_unique<PriorityHold>(priority);
+    for (ProcessTree::Member& m : frozen.members())
+      if (m.freezer)
+        for (auto& t : m.freezer->threads()) raise->hold(t->tid());
+  }
   auto frozenAt = frozen.frozenAt();
   auto sinceFreeze = [&] { return usSince(frozenAt); };
   std::string phases = fmt::format("seize {}", sinceFreeze());
   if (cpuHold)
     phases += fmt::format(" ({} threads held on cryo's CPUs, {} moved there to stop)",
                           cpuHold->moved(), movedToStop);
+  if (raise) phases += fmt::format(" ({} threads at SCHED_FIFO {})", raise->raised(), priority);
   FaultPoint::hit("dump-after-freeze");
   // Where the frozen time goes, logged once the task runs again (`-v`).
   auto phase = [&](std::string_view what, Clock::time_point since) {
@@ -294,6 +308,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     ctx.setFrozenStat(member.stat);
     ctx.setSharedMappings(&shared);
     if (cpuHold) ctx.setCpuHold(&*cpuHold);
+    ctx.setPriorityHold(raise.get());
     phase("maps", t);
     // The changed pages are found on a helper thread while this one collects the state that
     // needs ptrace, when the selection allows it (no injection); else here, first.
@@ -373,10 +388,13 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     ctx.finish();
     phase("finish", t);
   }
+  // (here, with the mappings as dumped: see FileLocks::refuseHeldByMappings)
+  if (fdIndex) FileLocks::refuseHeldByMappings(fdIndex->tables(), tree);
   img::Manifest manifest;
   if (opts.leaveRunning) {
     auto t = Clock::now();
     if (cpuHold) cpuHold->release();
+    if (raise) raise->release();
     frozen.thaw();
     res.stopUs = usSince(frozenAt);
     phase("thaw", t);

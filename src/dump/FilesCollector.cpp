@@ -10,9 +10,26 @@
 #include "dump/DumpContext.h"
 #include "dump/fds/FdDumperRegistry.h"
 #include "dump/fds/FdTable.h"
+#include "dump/fds/FileLocks.h"
 #include "dump/fds/TreeFdIndex.h"
 
 namespace cryo {
+
+namespace {
+
+// The locks fdinfo showed on the description (POSIX locks of this process, OFD and flock locks
+// of the description), unless the restore gives the task another file in its place.
+void addLocks(pid_t pid, const OpenFd& f, img::FileDescription& d) {
+  if (f.locks.empty()) return;
+  if (d.kind() == img::FileDescription::INHERITED)
+    fail("pid {}: fd {} ({}) holds {} ({}) on a standard stream shared with the outside of the "
+         "task, which a restore replaces with the restoring process's own: file locks on "
+         "inherited streams are not supported",
+         pid, f.fd, f.link, FileLocks::describe(f.locks.front()), f.locks.front().line());
+  for (const auto& l : f.locks) *d.add_locks() = l;
+}
+
+}  // namespace
 
 void FilesCollector::collect(DumpContext& ctx, img::Process& out) {
   pid_t pid = ctx.pid();
@@ -50,6 +67,7 @@ void FilesCollector::collect(DumpContext& ctx, img::Process& out) {
     // rebuilds it once and passes it on); what must be stored once (a pipe's bytes) is
     // claimed through the index.
     dumper->dump(ctx, table, f, d);
+    addLocks(pid, f, d);
     *out.add_files() = std::move(d);
   }
 }

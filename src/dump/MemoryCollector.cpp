@@ -22,7 +22,7 @@
 #include "common/UniqueFd.h"
 #include "dump/DumpContext.h"
 #include "dump/FileMappingCache.h"
-#include "dump/FreezeHelper.h"
+#include "realtime/FreezeHelper.h"
 #include "dump/PageReader.h"
 #include "image/ImageFormat.h"
 

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/BufferPool.h"
-#include "common/ThreadPlacement.h"
+#include "realtime/BufferPool.h"
+#include "realtime/ThreadPlacement.h"
 #include "cryo.pb.h"
 #include "image/PageWriter.h"
 #include "inject/RemoteMemory.h"

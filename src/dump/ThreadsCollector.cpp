@@ -21,9 +21,7 @@ namespace cryo {
 namespace {
 
 void collectSched(const DumpContext& ctx, pid_t tid, img::SchedAttr* out) {
-  cryo_sched_attr attr{};
-  if (::syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) != 0)
-    failErrno("tid {}: sched_getattr failed", tid);
+  cryo_sched_attr attr = ctx.threadSched(tid);  // (not the freeze's real-time priority)
   out->set_policy(attr.sched_policy);
   out->set_nice(attr.sched_nice);
   out->set_priority(attr.sched_priority);

@@ -93,6 +93,10 @@ ImageWriter::~ImageWriter() {
 }
 
 uint32_t ImageWriter::formatVersionFor(const img::Tree& tree) {
+  // Version 4: file locks, which a version-3 reader would not take again.
+  for (const auto& p : tree.processes())
+    for (const auto& d : p.files())
+      if (d.locks_size() > 0) return 4;
   // Version 3: shared memory objects a version-2 reader would map as private or plain memory
   // (System V segments, memfd and /dev/shm mappings) or processes it would not know to treat
   // apart (zombies, whose pages are complete in this image alone).

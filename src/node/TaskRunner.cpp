@@ -1,5 +1,5 @@
-// TaskRunner: `cryo run`: starts a command, checkpoints it into a store periodically for as
-// long as it lives, and exits with its status.
+// TaskRunner: `cryo run`: starts a command (or adopts a restored child), checkpoints it into a
+// store periodically for as long as it lives, and exits with its status.
 #include "node/TaskRunner.h"
 
 #include <fcntl.h>
@@ -180,7 +180,7 @@ std::chrono::microseconds TaskRunner::parseDuration(const std::string& text, dou
 }
 
 int TaskRunner::run(const RunOptions& opts) {
-  if (opts.command.empty()) fail("cryo run needs a command after --");
+  if (opts.command.empty() && !opts.adopt) fail("cryo run needs a command after --");
   CheckpointStore store(opts.store, true);
   store.removeIncomplete();
 
@@ -210,8 +210,9 @@ int TaskRunner::run(const RunOptions& opts) {
   }
   Checkpointer::validate(opts.tracker, policy);  // before the task starts
 
-  pid_t pid = spawn(opts, old);
-  spdlog::info("started {} as pid {}", opts.command[0], pid);
+  pid_t pid = opts.adopt ? opts.adopt() : spawn(opts, old);
+  spdlog::info("{} {} as pid {}", opts.adopt ? "adopted" : "started",
+               opts.command.empty() ? std::string("the task") : opts.command[0], pid);
   if (opts.onStarted) opts.onStarted(pid);
   Checkpointer cp(store, pid, opts.tracker, policy);
   RunStatus status(store.dir());

@@ -1,5 +1,5 @@
-// TaskRunner: `cryo run`: starts a command, checkpoints it into a store periodically for as
-// long as it lives, and exits with its status.
+// TaskRunner: `cryo run`: starts a command (or adopts a restored child), checkpoints it into a
+// store periodically for as long as it lives, and exits with its status.
 #pragma once
 
 #include <chrono>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "node/CpuPolicy.h"
+#include "realtime/CpuPolicy.h"
 #include "store/Checkpointer.h"
 
 namespace cryo {
@@ -31,6 +31,10 @@ struct RunOptions {
   unsigned maxFailures = 3;  // checkpoints in a row that may fail before onFailure acts
   const CpuPolicy* cpu = nullptr;  // applied to cryo; undone in the task
   std::vector<std::string> command;
+  // Instead of starting `command`: called from the running thread, returns the pid of a task
+  // that is already a child of that thread (a restored checkpoint), run from then on like a
+  // started one. `command` then only names it in messages.
+  std::function<pid_t()> adopt;
 
   // For a caller that runs tasks from a thread of a larger process (cryod, through the library
   // API); `cryo run` leaves them as they are.

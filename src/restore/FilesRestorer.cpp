@@ -1,9 +1,12 @@
 // FilesRestorer: rebuilds every open file description of the process with the fd restorer of
 // its kind (FdRestorerRegistry) and installs it at the saved fd numbers with the saved
-// close-on-exec bits; then lets each kind finish (epoll interest lists need every fd).
+// close-on-exec bits (or installs the restoring process's fd the user named for it with
+// --inherit-fd); then lets each kind finish (epoll interest lists need every fd), and takes the
+// file locks again (FileLockTaker).
 #include "restore/FilesRestorer.h"
 
 #include "common/Error.h"
+#include "restore/FileLockTaker.h"
 #include "restore/RestoreContext.h"
 #include "restore/fds/FdInstaller.h"
 #include "restore/fds/FdRestorerRegistry.h"
@@ -20,11 +23,19 @@ FdRestorer& restorerFor(std::vector<std::unique_ptr<FdRestorer>>& all, RestoreCo
        d.description(), static_cast<int>(d.kind()));
 }
 
+// The fd of the restoring process that --inherit-fd gives for `d`, or -1.
+int inheritedFor(const RestoreContext& ctx, const img::FileDescription& d) {
+  const auto& given = ctx.options().inheritFds;
+  auto it = given.find(d.description());
+  return it == given.end() ? -1 : it->second;
+}
+
 }  // namespace
 
 void FilesRestorer::validate(RestoreContext& ctx, const img::Process& in) {
   auto restorers = FdRestorerRegistry::all();
-  for (const auto& d : in.files()) restorerFor(restorers, ctx, d).validate(ctx, d);
+  for (const auto& d : in.files())
+    if (inheritedFor(ctx, d) < 0) restorerFor(restorers, ctx, d).validate(ctx, d);
 }
 
 void FilesRestorer::restore(RestoreContext& ctx, const img::Process& in) {
@@ -35,9 +46,10 @@ void FilesRestorer::restore(RestoreContext& ctx, const img::Process& in) {
     // A description another process of the tree has already rebuilt is received, not rebuilt:
     // it is one open file (offset, flags, state) in both.
     std::string key = TreeFiles::description(d.tree_id());
-    int temp = d.tree_id() && tree.has(key)
-                   ? ctx.receiveFd(tree.get(key), inst.who(d))
-                   : restorerFor(restorers, ctx, d).open(inst, d);
+    int given = inheritedFor(ctx, d);
+    int temp = d.tree_id() && tree.has(key) ? ctx.receiveFd(tree.get(key), inst.who(d))
+               : given >= 0                 ? ctx.receiveFd(given, inst.who(d))
+                                            : restorerFor(restorers, ctx, d).open(inst, d);
     if (d.tree_id() && ctx.inTree() && !tree.has(key)) tree.put(key, ctx.takeFd(temp));
     inst.install(temp, d);
     ctx.closeInProcess(temp);
@@ -49,6 +61,8 @@ void FilesRestorer::restore(RestoreContext& ctx, const img::Process& in) {
       ctx.closeInProcess(ctx.inheritedStdio(n));
       ctx.setInheritedStdio(n, -1);
     }
+  // Last: closing any fd of a file drops the process's POSIX locks on it.
+  FileLockTaker::takeAll(inst, in);
 }
 
 }  // namespace cryo

@@ -153,6 +153,8 @@ void ProcessBuilder::setupFds(RestoreContext& ctx, const int stdio[3]) {
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   int maxFd = 2;
   for (const auto& fd : proc.fds()) maxFd = std::max(maxFd, fd.fd());
+  for (const auto& d : proc.files())  // (stale epoll entries name numbers no fd uses now)
+    for (const auto& t : d.epoll().targets()) maxFd = std::max(maxFd, t.fd());
   for (int n = 0; n < 3; ++n) maxFd = std::max(maxFd, stdio[n]);
   int high = maxFd + 1;
   rlimit lim{};

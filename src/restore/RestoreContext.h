@@ -27,6 +27,12 @@ struct RestoreOptions {
   // Before anything runs, compare what the kernel shows of every restored process with the
   // view the dump recorded (verify/RestoreVerifier); on a difference kill the tree and fail.
   bool verify = false;
+  // --inherit-fd: the open file descriptions the task had that the restoring process gives it
+  // instead of rebuilding them, by what they were (FileDescription.description: a path, or
+  // "pipe:[INODE]", "socket:[INODE]"); each value is an fd of the restoring process.
+  std::map<std::string, int> inheritFds;
+  // Keys of inheritFds that no fd of the tree had are ignored instead of refused.
+  bool inheritOptional = false;
 };
 
 class RestoreContext {

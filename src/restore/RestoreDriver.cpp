@@ -4,6 +4,7 @@
 // nothing is left behind.
 #include "restore/RestoreDriver.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
@@ -86,6 +87,29 @@ void RestoreDriver::checkTree(const img::Tree& tree, const std::filesystem::path
   }
 }
 
+void RestoreDriver::checkInheritFds(const img::Tree& tree, const RestoreOptions& opts) {
+  std::set<std::string> had;
+  for (const auto& p : tree.processes())
+    for (const auto& d : p.files()) had.insert(d.description());
+  for (const auto& [key, fd] : opts.inheritFds) {
+    if (!had.count(key) && opts.inheritOptional) {
+      spdlog::debug("--inherit-fd fd[{}]:{}: no process of the image had it open", fd, key);
+      continue;
+    }
+    if (!had.count(key)) {
+      std::string outside;
+      for (const auto& p : tree.processes())
+        for (const auto& d : p.files())
+          if (d.pipe_peer_outside() || d.kind() == img::FileDescription::INHERITED)
+            outside += fmt::format("{}{}", outside.empty() ? "" : ", ", d.description());
+      fail("--inherit-fd fd[{}]:{}: no process of the image had {} open (connected outside the "
+           "task: {})",
+           fd, key, key, outside.empty() ? "nothing" : outside);
+    }
+    if (::fcntl(fd, F_GETFD) < 0) failErrno("--inherit-fd fd[{}]:{}: fd {} is not open", fd, key, fd);
+  }
+}
+
 RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const RestoreOptions& opts) {
   auto start = std::chrono::steady_clock::now();
   ImageChain chain(dir);
@@ -96,6 +120,7 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
     fail("image {}: made on {}, cannot restore on {}", dir.string(), image.manifest().arch(),
          CRYO_ARCH);
   checkTree(tree, dir);
+  checkInheritFds(tree, opts);
 
   // One context and one set of restorers per process; what processes share goes through
   // `shared`.

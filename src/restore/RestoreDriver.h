@@ -27,6 +27,8 @@ class RestoreDriver {
   static void finalizeThreads(RestoreContext& ctx, const img::Process& in);
   // Refuses a tree whose processes are not listed root first, parents before children.
   static void checkTree(const img::Tree& tree, const std::filesystem::path& dir);
+  // Refuses --inherit-fd keys that name no file of the tree, and fds that are not open.
+  static void checkInheritFds(const img::Tree& tree, const RestoreOptions& opts);
 };
 
 }  // namespace cryo

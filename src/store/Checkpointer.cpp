@@ -10,11 +10,11 @@
 #include <string>
 #include <utility>
 
-#include "common/CpuVisit.h"
+#include "realtime/CpuVisit.h"
 #include "common/Error.h"
 #include "common/ProcFs.h"
-#include "common/RealtimeWindow.h"
-#include "dump/FreezeHelper.h"
+#include "realtime/RealtimeWindow.h"
+#include "realtime/FreezeHelper.h"
 #include "dump/PageSelection.h"
 #include "dump/PrecopyCache.h"
 #include "dump/ProcessTree.h"

@@ -29,7 +29,7 @@
 
 #include "common/Error.h"
 #include "common/KernelCompat.h"
-#include "common/WorkShare.h"
+#include "realtime/WorkShare.h"
 #include "common/PidFd.h"
 #include "inject/RemoteSyscalls.h"
 #include "track/KernelFeatures.h"

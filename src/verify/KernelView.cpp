@@ -44,6 +44,21 @@ std::string stableVmFlags(const VmFlags& flags) {
   return out;
 }
 
+// A lock line of fdinfo ("1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF") without its
+// position in the list and the file's device and inode (the fd's own field names the file;
+// a deleted file or a pipe comes back as another inode): "POSIX ADVISORY WRITE 1234 0 EOF".
+std::string stableLock(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  std::string out;
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (i == 5) continue;  // dev:ino
+    out += (out.empty() ? "" : " ") + words[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 // /proc/PID/stat: comm, whether a zombie, parent, group, session.
@@ -115,6 +130,7 @@ void KernelView::fdFields(pid_t pid, Fields& out) {
     out[fd] = kindOf(target);
     bool pipeOrSocket = target.rfind("pipe:", 0) == 0 || target.rfind("socket:", 0) == 0;
     std::istringstream info(slurp(ProcFs::path(pid, "fdinfo/" + std::to_string(n))));
+    std::multiset<std::string> locks;  // listed in the order they were taken: sorted
     for (std::string line; std::getline(info, line);) {
       size_t colon = line.find(':');
       if (colon == std::string::npos) continue;
@@ -123,11 +139,19 @@ void KernelView::fdFields(pid_t pid, Fields& out) {
       size_t p = v.find_first_not_of(" \t");
       v = p == std::string::npos ? "" : v.substr(p);
       // (Inotify watches, "inotify wd:1 ino:... mask:...": one field, every watch.)
-      if (k == "flags" || k == "lock" || (k == "pos" && !pipeOrSocket) ||
+      if (k == "lock") {
+        locks.insert(stableLock(v));
+        continue;
+      }
+      if (k == "flags" || (k == "pos" && !pipeOrSocket) ||
           k == "inotify wd") {
         std::string key = fd + " " + k;
         out[key] += (out.count(key) && !out[key].empty() ? "; " : "") + v;
       }
+    }
+    for (const std::string& l : locks) {
+      std::string& all = out[fd + " lock"];
+      all += (all.empty() ? "" : "; ") + l;
     }
   }
 }

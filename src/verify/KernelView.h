@@ -22,7 +22,7 @@ class KernelView {
 
   // Changes whenever a field's name or form changes: a view recorded by another version is
   // not compared.
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;  // 2: lock lines without list position and inode
   // A value that compares equal to any other (a field the kernel shows differently while a
   // thread sits in certain system calls).
   static constexpr const char* kAny = "(any)";

@@ -172,16 +172,17 @@ TEST_F(BadInput, dump_refuses_an_inotify_fd_naming_it_and_the_task_runs_on_unhar
   expectMatchesReference(p, ref, run, st);
 }
 
-TEST_F(BadInput, dump_refuses_an_epoll_watching_a_closed_fd_and_the_task_runs_on_unharmed) {
-  const TargetProgram& p = TargetProgram::byName("epoll_stale");
+TEST_F(BadInput, dump_refuses_an_epoll_entry_whose_file_only_another_process_holds_and_the_task_runs_on) {
+  const TargetProgram& p = TargetProgram::byName("epoll_stale_child");
   TargetRun ref, run;
-  ASSERT_NO_FATAL_FAILURE(startPair(p, ref, run));
+  ASSERT_NO_FATAL_FAILURE(startPair(p, ref, run, true));
   delay_.sleepFractionOf(p.nominalRunTime(), 0.2, 0.5, "run before the dump");
   fs::path images = tmp_ / "img";
   CommandResult d = CryoCli::dump(run.pid, images, true);
-  expectFailure(d, {"\\bfd 8\\b", "epoll", "\\bfd 5\\b", "closed"});
+  expectFailure(d, {"\\bfd 8\\b", "epoll", "no longer at fd 5", "another process"});
   EXPECT_FALSE(fs::exists(images)) << "a refused dump created " << images;
   EXPECT_FALSE(ProcessControl::isGone(run.pid)) << "the task died with the refused dump";
+  openGate(run);
   ExitStatus st = ProcessControl::waitForExit(run.pid, kWait);
   expectMatchesReference(p, ref, run, st);
 }

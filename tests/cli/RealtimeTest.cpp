@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -698,6 +699,32 @@ class FreezePriority : public RealtimeBase {
     std::string why;
     return uffdWpOrSkipReason(why) ? TrackerMode{"uffd-wp", "precopy"} : TrackerMode{"none", "stop"};
   }
+
+  // Runs `task` on CPU 0 alone (the reference) and under `cryo run` (on CPU 0, with `flags`,
+  // CRYO_LOG=debug) until 4 checkpoints, then kills it; `check` gets what cryo said and the
+  // task's output so far; then the store's latest checkpoint is restored and its output
+  // compared with the reference.
+  void checkpointKillRestore(
+      const std::vector<std::string>& task, const TrackerMode& m,
+      const std::vector<std::string>& flags,
+      const std::function<void(const std::string& said, const std::string& out)>& check) {
+    auto ref = tmp_ / "ref.txt", out = tmp_ / "out.txt", err = tmp_ / "err.txt";
+    auto store = tmp_ / "store";
+    pid_t refPid = ProcessControl::spawnTarget(onCpu0(task), ref);
+    pid_t cryoPid = ProcessControl::spawnTarget(
+        withStderrTo(err, onCpu0(cryoRun(store, m, flags, task))), out, {"CRYO_LOG=debug"});
+    pid_t root = taskOf(cryoPid);
+    ASSERT_GT(root, 0);
+    ASSERT_TRUE(waitForCheckpoints(store, 4, cryoPid, kWait)) << OutputCompare::readFile(err);
+    ProcessControl::killTree(root, kWait);
+    ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
+    std::string said = OutputCompare::readFile(err);
+    EXPECT_TRUE(st.exitedWith(128 + SIGKILL)) << st.describe() << "\n" << said;
+    check(said, OutputCompare::readFile(out));
+    EXPECT_TRUE(ProcessControl::waitUntilGone(root, kWait));
+    ProcessControl::reapIfZombie(root);
+    restoreStoreAndCompare(store, root, refPid, ref, out, kWait);
+  }
 };
 
 // With CPUs of its own (--cpu 1, the task on CPU 0), cryo freezes the task at the real-time
@@ -745,25 +772,35 @@ TEST_F(FreezePriority, frozen_threads_held_on_cryos_cpus_keep_their_own_cpu_list
       "/bin/sh", "-c",
       "i=0; while [ $i -lt 30 ]; do sleep 0.1; grep Cpus_allowed_list /proc/$$/status; "
       "i=$((i+1)); done"};
-  auto ref = tmp_ / "ref.txt", out = tmp_ / "out.txt", err = tmp_ / "err.txt";
-  auto store = tmp_ / "store";
-  pid_t refPid = ProcessControl::spawnTarget(onCpu0(task), ref);
-  pid_t cryoPid = ProcessControl::spawnTarget(
-      withStderrTo(err, onCpu0(cryoRun(store, {"uffd-wp", "precopy"}, {"--cpu", "1"}, task))), out,
-      {"CRYO_LOG=debug"});
-  pid_t root = taskOf(cryoPid);
-  ASSERT_GT(root, 0);
-  ASSERT_TRUE(waitForCheckpoints(store, 4, cryoPid, kWait)) << OutputCompare::readFile(err);
-  ProcessControl::killTree(root, kWait);
-  ExitStatus st = ProcessControl::waitForExit(cryoPid, kWait);
-  std::string said = OutputCompare::readFile(err);
-  EXPECT_TRUE(st.exitedWith(128 + SIGKILL)) << st.describe() << "\n" << said;
-  EXPECT_TRUE(matches(said, "threads held on cryo's CPUs")) << "no freeze held the threads:\n" << said;
-  EXPECT_TRUE(matches(said, "scanned on the task's CPUs")) << "no round visited the task's CPU:\n"
-                                                            << said;
-  EXPECT_TRUE(ProcessControl::waitUntilGone(root, kWait));
-  ProcessControl::reapIfZombie(root);
-  restoreStoreAndCompare(store, root, refPid, ref, out, kWait);
+  checkpointKillRestore(task, {"uffd-wp", "precopy"}, {"--cpu", "1"},
+                        [](const std::string& said, const std::string&) {
+                          EXPECT_TRUE(matches(said, "threads held on cryo's CPUs"))
+                              << "no freeze held the threads:\n" << said;
+                          EXPECT_TRUE(matches(said, "scanned on the task's CPUs"))
+                              << "no round visited the task's CPU:\n" << said;
+                        });
+}
+
+// With CPUs of its own (--cpu 1, the task on CPU 0) and --freeze-priority, cryo runs the frozen
+// threads at that real-time priority for the freeze (their injected calls then run at once,
+// whatever else wants CPU 0) and gives each its own policy back before it runs: the task, at
+// SCHED_BATCH, sees its policy (3) at every step, and the checkpoints record it, so the task
+// restored from the store prints the same.
+TEST_F(FreezePriority, frozen_threads_run_at_the_freeze_priority_and_get_their_own_policy_back) {
+  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs: cryo on one, the task on another";
+  if (::access("/usr/bin/chrt", X_OK) != 0) GTEST_SKIP() << "/usr/bin/chrt (util-linux) is not installed";
+  const std::vector<std::string> task = {
+      "/usr/bin/chrt", "-b", "0", "/bin/sh", "-c",
+      "i=0; while [ $i -lt 30 ]; do sleep 0.1; cut -d' ' -f41 /proc/$$/stat; i=$((i+1)); done"};
+  checkpointKillRestore(
+      task, mode(), {"--cpu", "1", "--freeze-priority", "5"},
+      [](const std::string& said, const std::string& out) {
+        EXPECT_TRUE(matches(said, "threads at SCHED_FIFO 5")) << "no freeze raised the threads:\n"
+                                                              << said;
+        std::istringstream seen(out);
+        for (std::string line; std::getline(seen, line);)
+          EXPECT_EQ(line, "3") << "the task saw a policy other than its own (SCHED_BATCH)";
+      });
 }
 
 // Another task holds the task's CPU (a busy loop on CPU 0, where the task runs at the idle

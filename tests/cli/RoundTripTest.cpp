@@ -149,7 +149,8 @@ INSTANTIATE_TEST_SUITE_P(Programs, RoundTrip,
                          ::testing::Values("compute_mem", "file_pipe", "signals", "threads",
                                            "static_compute", "py_compute", "anon_fds",
                                            "posix_timers", "proc_tree", "shm_tree", "shell_pipeline",
-                                           "xz_threads", "unix_sockets", "unix_server", "vm_flags"),
+                                           "xz_threads", "unix_sockets", "unix_server", "vm_flags",
+                                           "epoll_stale"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

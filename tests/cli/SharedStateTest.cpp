@@ -1,6 +1,7 @@
 // SharedStateTest: state a restore could not give back as it was is refused by name, and the
-// task runs on unharmed: file locks (fcntl record locks, OFD locks, flock) and processes that
-// share an fd table, cwd and root, or signal handlers (clone without CLONE_THREAD).
+// task runs on unharmed: a file lease, a flock lock on a description a process outside the
+// tree shares or that only a mapping holds, and processes that share an fd table, cwd and root, or signal handlers (clone
+// without CLONE_THREAD). (File locks themselves are restored: FileLockTest.)
 #include <filesystem>
 #include <fstream>
 
@@ -49,9 +50,10 @@ TEST_P(SharedState, dump_is_refused_naming_it_and_the_task_runs_on) {
 
 INSTANTIATE_TEST_SUITE_P(
     Kinds, SharedState,
-    ::testing::Values(Refused{"posix_lock", "holds a file lock .*POSIX"},
-                      Refused{"ofd_lock", "holds a file lock .*OFDLCK"},
-                      Refused{"flock", "holds a file lock .*FLOCK"},
+    ::testing::Values(Refused{"lease", "holds a file lease .*LEASE.*F_SETLEASE"},
+                      Refused{"flock_outside",
+                              "holds a flock LOCK_EX lock .*FLOCK.*outside the dumped tree"},
+                      Refused{"flock_mapped", "flock lock .*no fd .*mapped.bin.*mapping"},
                       Refused{"clone_files", "share one fd table"},
                       Refused{"clone_fs", "share one cwd, root and umask"},
                       Refused{"clone_sighand", "share one (signal handlers|address space)"}),

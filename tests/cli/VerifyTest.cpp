@@ -70,7 +70,9 @@ INSTANTIATE_TEST_SUITE_P(Programs, VerifyPrograms,
                          // (shm_tree: a memfd shared by the tree, whose offset the dump's
                          // SEEK_DATA once moved, and --verify caught.)
                          ::testing::Values("vm_flags", "anon_fds", "proc_tree", "shm_tree",
-                                           "signals", "threads", "unix_sockets", "unix_server"),
+                                           "signals", "threads", "unix_sockets", "unix_server",
+                                           "epoll_stale",
+                                           "file_locks"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

@@ -18,7 +18,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/BufferPool.h"
+#include "realtime/BufferPool.h"
 #include "image/PageWriter.h"
 #include "inject/RemoteMemory.h"
 #include "IdleThread.h"

@@ -22,17 +22,23 @@ constexpr std::chrono::milliseconds kCommandTimeout{60000};
 
 }  // namespace
 
-DaemonHarness::DaemonHarness(const std::filesystem::path& root)
-    : root_(root),
-      certs_(root / "certs"),
+DaemonHarness::DaemonHarness(const std::filesystem::path& root, NodeOptions options)
+    : options_(std::move(options)),
+      root_(root),
+      certs_(options_.certs.empty() ? root / "certs" : options_.certs),
       data_(root / "data"),
       socket_(root / "run" / "cryod.sock"),
       config_(root / "cryod.toml"),
       log_(root / "cryod.log") {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"certs", "init", certs_.string()},
-           {"certs", "issue", certs_.string(), "n1"},
-           {"certs", "issue", certs_.string(), "client"}}) {
+  std::filesystem::create_directories(root);
+  std::vector<std::vector<std::string>> make;
+  if (!std::filesystem::exists(certs_ / "ca.crt")) make.push_back({"certs", "init", certs_.string()});
+  if (!std::filesystem::exists(certs_ / "client.crt"))
+    make.push_back({"certs", "issue", certs_.string(), "client"});
+  std::filesystem::path own = options_.nodeCerts.empty() ? certs_ : options_.nodeCerts;
+  if (!std::filesystem::exists(own / (options_.name + ".crt")))
+    make.push_back({"certs", "issue", own.string(), options_.name});
+  for (const auto& args : make) {
     CommandResult r = cryo(args);
     EXPECT_TRUE(r.succeeded()) << r.describe();
   }
@@ -47,15 +53,32 @@ DaemonHarness::~DaemonHarness() {
 }
 
 void DaemonHarness::writeConfig() const {
+  std::filesystem::path own = options_.nodeCerts.empty() ? certs_ : options_.nodeCerts;
+  const std::string& n = options_.name;
   std::ofstream out(config_);
-  out << "[node]\nname = \"n1\"\ndata_dir = \"" << data_.string() << "\"\n"
+  out << "[node]\nname = \"" << n << "\"\ndata_dir = \"" << data_.string() << "\"\n"
       << "[listen]\nunix = \"" << socket_.string() << "\"\ntcp = \"127.0.0.1:0\"\n"
-      << "[tls]\ncert = \"" << (certs_ / "n1.crt").string() << "\"\nkey = \""
-      << (certs_ / "n1.key").string() << "\"\nca = \"" << (certs_ / "ca.crt").string() << "\"\n";
+      << "[tls]\ncert = \"" << (own / (n + ".crt")).string() << "\"\nkey = \""
+      << (own / (n + ".key")).string() << "\"\nca = \"" << (certs_ / "ca.crt").string() << "\"\n";
+  for (const auto& [name, address] : options_.peers)
+    out << "[[peers]]\nname = \"" << name << "\"\naddress = \"" << address << "\"\n";
+}
+
+void DaemonHarness::setPeers(std::vector<std::pair<std::string, std::string>> peers) {
+  options_.peers = std::move(peers);
+  writeConfig();
+}
+
+std::string DaemonHarness::log() const { return OutputCompare::readFile(log_); }
+
+void DaemonHarness::kill() {
+  ::kill(pid_, SIGKILL);
+  ProcessControl::waitForExit(pid_, kHangGuard);
+  pid_ = -1;
 }
 
 void DaemonHarness::start() {
-  pid_ = ProcessControl::spawnTarget({CRYOD_BIN, "--config", config_.string()}, log_);
+  pid_ = ProcessControl::spawnTarget({CRYOD_BIN, "--config", config_.string()}, log_, options_.env);
   ASSERT_GT(pid_, 0);
   std::filesystem::path endpoints = data_ / "endpoints.json";
   nlohmann::json j;

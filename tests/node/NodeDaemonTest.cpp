@@ -39,7 +39,8 @@ class NodeDaemonTest : public ::testing::Test {
 
   // Submits paced_steps held at its gate (tmp/gate) over TLS; returns the task id.
   std::string submitGated() {
-    CommandResult r = daemon_->overTls({"submit", "--every", "100ms", "--replicas", "2",
+    // No standbys: this node has no peers (ReplicationTest has them).
+    CommandResult r = daemon_->overTls({"submit", "--every", "100ms", "--replicas", "0",
                                         "--env", "CRYO_TEST_GATE=" + gate().string(), "--",
                                         program("paced_steps"), kSteps},
                                        daemon_->certDir());
@@ -63,7 +64,8 @@ TEST_F(NodeDaemonTest, SubmitPsLogsStopOverTls) {
   EXPECT_EQ(t.value("state", ""), "running");
   EXPECT_EQ(t.value("node", ""), "n1");
   EXPECT_GT(t.value("pid", 0), 0);
-  EXPECT_EQ(t.value("replicas", 0), 2);
+  EXPECT_EQ(t.value("replicas", 1), 0);
+  EXPECT_EQ(t.at("standbys"), nlohmann::json::array());
   EXPECT_FALSE(t.value("last_checkpoint", "").empty());
   EXPECT_GE(t.value("last_checkpoint_age_s", -1.0), 0.0);
 

@@ -1,12 +1,16 @@
 /* shared_state MODE: holds one kind of state cryo refuses to checkpoint, then counts steps:
- * posix_lock, ofd_lock, flock (a lock on a file of its work directory), clone_files, clone_fs,
- * clone_sighand (a child made by clone() sharing that table with it). Prints "ready" once the
- * state is in place; waits at the test gate (CRYO_TEST_GATE) before its last step. */
+ * lease (a read lease, F_SETLEASE, on a file of its work directory), flock_outside (a flock
+ * lock on a description it shares with a process outside its tree: a grandchild whose parent
+ * has exited, which holds it until the gate opens), flock_mapped (a flock lock held only by a
+ * mapping of the file: its fd closed after mmap), clone_files, clone_fs, clone_sighand (a
+ * child made by clone() sharing that table with it). Prints "ready" once the state is in
+ * place; waits at the test gate (CRYO_TEST_GATE) before its last step. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "prog_common.h"
@@ -22,12 +26,27 @@ static int child_main(void* arg) {
 }
 
 static void lock_file(const char* mode) {
-  int fd = open("locked.bin", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = open("locked.bin", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) prog_die("open locked.bin");
-  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
-  if (!strcmp(mode, "posix_lock") && fcntl(fd, F_SETLK, &fl) != 0) prog_die("F_SETLK");
-  if (!strcmp(mode, "ofd_lock") && fcntl(fd, F_OFD_SETLK, &fl) != 0) prog_die("F_OFD_SETLK");
-  if (!strcmp(mode, "flock") && flock(fd, LOCK_EX) != 0) prog_die("flock");
+  if (!strcmp(mode, "lease") && fcntl(fd, F_SETLEASE, F_RDLCK) != 0) prog_die("F_SETLEASE");
+  if (!strcmp(mode, "flock_mapped")) {
+    int rw = open("mapped.bin", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (rw < 0 || ftruncate(rw, 4096) != 0 || flock(rw, LOCK_EX) != 0) prog_die("flock_mapped");
+    if (mmap(NULL, 4096, PROT_READ, MAP_SHARED, rw, 0) == MAP_FAILED) prog_die("mmap");
+    close(rw);
+  }
+  if (strcmp(mode, "flock_outside") != 0) return;
+  if (flock(fd, LOCK_EX) != 0) prog_die("flock");
+  pid_t c = fork();
+  if (c < 0) prog_die("fork");
+  if (c == 0) {  /* leaves a grandchild holding the description, outside the tree */
+    if (fork() == 0) {
+      prog_gate();
+      _exit(0);
+    }
+    _exit(0);
+  }
+  if (waitpid(c, NULL, 0) != c) prog_die("waitpid");
 }
 
 static pid_t clone_sharing(const char* mode) {
@@ -44,7 +63,7 @@ static pid_t clone_sharing(const char* mode) {
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   pid_t child = -1;
-  if (strstr(mode, "lock")) lock_file(mode);
+  if (strstr(mode, "lease") || strstr(mode, "flock")) lock_file(mode);
   else child = clone_sharing(mode);
   prog_say("ready\n");
   uint64_t sum = PROG_HASH_SEED;

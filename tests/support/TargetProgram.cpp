@@ -85,6 +85,8 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("posix_timers", Kind::Native, milliseconds(1800), 2, {}, {}),
       TargetProgram("inotify_watch", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("epoll_stale", Kind::Native, milliseconds(1760), 1, {}, {}),
+      // epoll_stale whose stale entry's file only a child holds.
+      TargetProgram("epoll_stale_child", Kind::Native, milliseconds(1760), 1, {}, {}),
       TargetProgram("proc_tree", Kind::Native, milliseconds(1700), 1, {}, {}),
       TargetProgram("shm_tree", Kind::Native, milliseconds(1650), 1, {}, {}),
       // proc_tree whose last child also holds an inotify fd.
@@ -97,6 +99,8 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("unix_server", Kind::Native, milliseconds(1600), 1, {}, {}),
       TargetProgram("inet_server", Kind::Native, milliseconds(20000), 1, {}, {}),
       TargetProgram("vm_flags", Kind::Native, milliseconds(700), 1, {}, {}),
+      // POSIX, OFD and flock locks held by a parent and its child, proved after the gate.
+      TargetProgram("file_locks", Kind::Native, milliseconds(100), 1, {}, {}),
   };
   return programs;
 }
@@ -132,12 +136,15 @@ std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
     return {kXz, "-T2", "-3", "--block-size=512KiB", "-c", (workdir / "input.txt").string()};
   if (name_ == "proc_tree_inotify")
     return {(programsDir() / "proc_tree").string(), "--inotify-child"};
+  if (name_ == "epoll_stale_child")
+    return {(programsDir() / "epoll_stale").string(), "--in-child"};
   std::vector<std::string> args = {(programsDir() / name_).string()};
   if (name_ == "file_pipe") {
     args.push_back((workdir / "input.txt").string());
     args.push_back(workdir.string());
   }
-  if (name_ == "unix_sockets" || name_ == "unix_server" || name_ == "inet_server")
+  if (name_ == "unix_sockets" || name_ == "unix_server" || name_ == "inet_server" ||
+      name_ == "file_locks")
     args.push_back(workdir.string());
   return args;
 }

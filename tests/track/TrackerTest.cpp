@@ -17,7 +17,7 @@
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
-#include "common/WorkShare.h"
+#include "realtime/WorkShare.h"
 #include "inject/ProcessFreezer.h"
 #include "track/FrozenTarget.h"
 #include "track/HashTracker.h"

@@ -1,5 +1,6 @@
 // FdTable: every fd of a frozen task read from /proc, grouped into the open file descriptions
-// they share (kcmp), with which pipe inodes the task holds read and write ends of.
+// they share (kcmp), with which pipe inodes the task holds read and write ends of, and the
+// file locks fdinfo shows on each.
 #include "dump/fds/FdTable.h"
 
 #include <fcntl.h>
@@ -8,9 +9,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 
 #include "common/Error.h"
 #include "common/ProcFs.h"
+#include "dump/fds/FileLocks.h"
 
 namespace cryo {
 
@@ -27,17 +30,17 @@ FdTable FdTable::read(pid_t pid) {
       continue;  // closed meanwhile (cannot happen while frozen, but be tolerant)
     }
     if (::stat(p.c_str(), &f.st) != 0) std::memset(&f.st, 0, sizeof f.st);
-    auto info = ProcFs::fdInfo(pid, fd);
+    std::string infoPath = ProcFs::path(pid, "fdinfo/" + std::to_string(fd));
+    std::optional<std::string> infoText = ProcFs::tryReadFile(infoPath);
+    if (!infoText) continue;  // closed meanwhile
+    auto info = ProcFs::status(infoPath);
     uint32_t flags = static_cast<uint32_t>(std::strtoul(info["flags"].c_str(), nullptr, 8));
     f.cloexec = flags & O_CLOEXEC;
     f.flags = flags & ~static_cast<uint32_t>(O_CLOEXEC);
     f.pos = std::strtoull(info["pos"].c_str(), nullptr, 10);
-    // A lock taken through this fd (fcntl record lock, OFD lock, flock) would not be held by
-    // the restored task: refused rather than silently dropped.
-    if (info.count("lock"))
-      fail("pid {}: fd {} ({}) holds a file lock ({}): file locks (fcntl F_SETLK, OFD locks, "
-           "flock) are not supported yet",
-           pid, fd, f.link, info["lock"]);
+    // Locks taken through this fd: POSIX record locks of the process, OFD and flock locks of
+    // its description (what no restore can give back is refused here, by name).
+    f.locks = FileLocks::fromFdInfo(pid, f, *infoText);
     t.fds_.push_back(std::move(f));
   }
 

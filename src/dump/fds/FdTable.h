@@ -1,5 +1,6 @@
 // FdTable: every fd of a frozen task read from /proc, grouped into the open file descriptions
-// they share (kcmp), with which pipe inodes the task holds read and write ends of.
+// they share (kcmp), with which pipe inodes the task holds read and write ends of, and the
+// file locks fdinfo shows on each.
 #pragma once
 
 #include <sys/types.h>

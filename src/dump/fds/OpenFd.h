@@ -1,11 +1,14 @@
 // OpenFd: one file descriptor of a frozen task as /proc shows it (link text, stat, flags,
-// offset) and the open file description it belongs to.
+// offset, locks) and the open file description it belongs to.
 #pragma once
 
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "cryo.pb.h"
 
 namespace cryo {
 
@@ -17,6 +20,8 @@ struct OpenFd {
   bool cloexec = false;
   uint64_t pos = 0;
   uint32_t description = 0;  // FileDescription.id shared by fds of one open file description
+  // The locks fdinfo shows on it (see FileDescription.locks).
+  std::vector<img::FileLock> locks;
 
   // For an anonymous-inode fd ("anon_inode:[eventfd]", "anon_inode:inotify"): its kind
   // without brackets ("eventfd", "inotify"); empty for any other fd.

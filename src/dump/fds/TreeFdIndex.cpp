@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/Error.h"
+#include "dump/fds/FileLocks.h"
 
 namespace cryo {
 
@@ -43,6 +44,7 @@ TreeFdIndex::TreeFdIndex(const std::vector<pid_t>& pids) {
       cands.push_back({pid, f.fd, f.description});
     }
   }
+  FileLocks::refuseSharedOutside(tables_);
 }
 
 const FdTable& TreeFdIndex::table(pid_t pid) const {

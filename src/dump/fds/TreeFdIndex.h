@@ -22,6 +22,7 @@ class TreeFdIndex {
   explicit TreeFdIndex(const std::vector<pid_t>& pids);
 
   const FdTable& table(pid_t pid) const;
+  const std::map<pid_t, FdTable>& tables() const { return tables_; }
   // Whether `pid` is a live process of the tree.
   bool holdsProcess(pid_t pid) const { return tables_.count(pid) != 0; }
   // The tree-wide id of description `description` of `pid`: processes sharing one open file

@@ -1,5 +1,5 @@
-// Daemon: builds the gRPC server over the NodeService, writes where it listens, waits for a
-// signal and shuts down in order (no new RPCs, then the tasks).
+// Daemon: builds the gRPC server over the NodeService and the ReplicaService, writes where it
+// listens, waits for a signal and shuts down in order (no new RPCs, then the tasks).
 #include "node/daemon/Daemon.h"
 
 #include <signal.h>
@@ -16,6 +16,9 @@
 
 #include "node/daemon/AtomicFile.h"
 #include "node/daemon/NodeService.h"
+#include "node/daemon/PeerChannels.h"
+#include "node/daemon/ReplicaReceiver.h"
+#include "node/daemon/ReplicaService.h"
 #include "node/daemon/TaskTable.h"
 #include "node/daemon/TlsCredentials.h"
 
@@ -51,10 +54,16 @@ int waitForSignal() {
 }  // namespace
 
 int Daemon::run() {
-  TaskTable tasks(config_.nodeName, config_.dataDir);
-  NodeService service(tasks);
+  std::unique_ptr<PeerChannels> channels;
+  if (!config_.tlsCert.empty())
+    channels = std::make_unique<PeerChannels>(TlsFiles{config_.tlsCert, config_.tlsKey, config_.tlsCa});
+  ReplicaReceiver replicas(config_.nodeName, config_.dataDir);
+  TaskTable tasks(config_, channels.get());
+  NodeService service(tasks, replicas);
+  ReplicaService replicaService(replicas);
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
+  builder.RegisterService(&replicaService);
   if (!config_.unixSocket.empty()) {
     prepareUnixSocket(config_.unixSocket);
     builder.AddListeningPort("unix:" + config_.unixSocket.string(),

@@ -47,6 +47,31 @@ void NodeService::fill(const TaskView& v, node::TaskInfo* out) {
   for (const auto& a : r.command) out->add_command(a);
   out->set_replicas(r.replicas);
   out->set_every_us(r.everyUs);
+  out->set_epoch(r.epoch);
+  for (const StandbyStatus& s : v.standbys) {
+    node::StandbyInfo* si = out->add_standbys();
+    si->set_node(s.peer.name);
+    si->set_address(s.peer.address);
+    si->set_acked_checkpoint(s.acked);
+    si->set_lag_checkpoints(s.lag);
+    si->set_acked_age_s(s.ackedAgeS);
+    si->set_last_error(s.lastError);
+  }
+}
+
+void NodeService::fill(const ReplicaView& v, node::TaskInfo* out) {
+  const TaskRecord& r = v.record;
+  out->set_task(r.id);
+  out->set_node(r.node);
+  out->set_state("replica");
+  out->set_last_checkpoint(v.newest);
+  out->set_last_checkpoint_age_s(v.newestAgeS);
+  out->set_checkpoints(v.checkpoints);
+  out->set_store(r.store().string());
+  for (const auto& a : r.command) out->add_command(a);
+  out->set_replicas(r.replicas);
+  out->set_every_us(r.everyUs);
+  out->set_epoch(r.epoch);
 }
 
 grpc::Status NodeService::Submit(grpc::ServerContext*, const node::SubmitRequest* req,
@@ -73,6 +98,7 @@ grpc::Status NodeService::List(grpc::ServerContext*, const node::ListRequest*,
                                node::ListReply* reply) {
   return guarded("List", [&] {
     for (const TaskView& v : tasks_.list()) fill(v, reply->add_tasks());
+    for (const ReplicaView& v : replicas_.list()) fill(v, reply->add_tasks());
   });
 }
 
@@ -88,6 +114,14 @@ grpc::Status NodeService::Logs(grpc::ServerContext*, const node::LogsRequest* re
 grpc::Status NodeService::Stop(grpc::ServerContext*, const node::StopRequest* req,
                                node::StopReply* reply) {
   return guarded("Stop", [&] { fill(tasks_.stop(req->task()), reply->mutable_task()); });
+}
+
+grpc::Status NodeService::RestoreTask(grpc::ServerContext*, const node::RestoreTaskRequest* req,
+                                      node::RestoreTaskReply* reply) {
+  return guarded("RestoreTask", [&] {
+    if (req->task().empty()) throw std::invalid_argument("restore --task needs a task id");
+    fill(tasks_.restore(req->task(), replicas_), reply->mutable_task());
+  });
 }
 
 }  // namespace cryo::daemon

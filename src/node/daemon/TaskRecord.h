@@ -23,6 +23,12 @@ struct TaskRecord {
   int exitCode = 0;
   std::string lastError;
   double createdUnix = 0;
+  uint64_t epoch = 0;                    // the owner's term (issue 22 fences with it)
+  std::vector<std::string> standbys;     // peer names its checkpoints are streamed to
+  // The files the task's stdout and stderr were at its checkpoints, as the kernel names them
+  // (canonical paths on its owner): a restore elsewhere gives it that node's logs instead.
+  std::string stdoutWas;
+  std::string stderrWas;
 
   std::filesystem::path dir;  // not stored: where the record was read from or goes
   std::filesystem::path store() const { return dir / "store"; }
@@ -31,6 +37,9 @@ struct TaskRecord {
 
   void save() const;  // dir/task.json
   static TaskRecord load(const std::filesystem::path& dir);
+  // task.json's text, and back (`dir` is not in it). fromJson throws naming `what`.
+  std::string toJson() const;
+  static TaskRecord fromJson(const std::string& text, const std::string& what);
   static constexpr const char* kFile = "task.json";
 };
 

@@ -1,18 +1,25 @@
-// TaskTable: tasks by id (NODE-N), one directory each under DATA/tasks (record, store, logs).
+// TaskTable: tasks by id (NODE-N), one directory each under DATA/tasks (record, store, logs);
+// a restored task keeps its id and moves its replica's directory there.
 #include "node/daemon/TaskTable.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cryo/store.h"
+#include "common/UniqueFd.h"
+#include "cryo/restore.h"
+#include "node/daemon/StoreIndex.h"
+#include "node/daemon/ReplicaReceiver.h"
 
 namespace cryo::daemon {
 
@@ -52,11 +59,25 @@ uint64_t seqOf(const std::string& id) {
   }
 }
 
+UniqueFd openLog(const std::filesystem::path& p) {
+  UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!fd) throw std::runtime_error(fmt::format("cannot open {}: {}", p.string(), strerror(errno)));
+  return fd;
+}
+
+// The name the kernel gives the file at `p` (readlink of an fd open on it).
+std::string kernelName(const std::filesystem::path& p) {
+  return std::filesystem::weakly_canonical(p).string();
+}
+
 }  // namespace
 
-TaskTable::TaskTable(std::string node, std::filesystem::path dataDir)
-    : node_(std::move(node)), tasksDir_(dataDir / "tasks") {
-  makePrivateDir(dataDir);
+TaskTable::TaskTable(const Config& config, PeerChannels* channels)
+    : node_(config.nodeName),
+      config_(config),
+      channels_(channels),
+      tasksDir_(config.dataDir / "tasks") {
+  makePrivateDir(config.dataDir);
   makePrivateDir(tasksDir_);
   loadRecords();
   keeper_ = std::thread([this] { keepRecords(); });
@@ -78,15 +99,52 @@ void TaskTable::loadRecords() {
       spdlog::info("task {} ({}) from an earlier run, store {}", r.id, r.state,
                    r.store().string());
       std::string id = r.id;
-      tasks_.emplace(id, Entry{std::move(r), nullptr});
+      tasks_.emplace(id, Entry{std::move(r), nullptr, nullptr});
     } catch (const std::exception& e) {
       spdlog::error("skipping {}: {}", d.path().string(), e.what());
     }
   }
 }
 
+std::vector<std::string> TaskTable::standbysFor(uint32_t replicas, bool strict) const {
+  std::vector<Peer> picked = strict ? config_.pickStandbys(replicas)
+                                    : config_.pickStandbys(std::min<uint32_t>(
+                                          replicas, static_cast<uint32_t>(config_.peers.size())));
+  std::vector<std::string> names;
+  for (const Peer& p : picked) names.push_back(p.name);
+  return names;
+}
+
+std::unique_ptr<ReplicaSender> TaskTable::senderFor(const TaskRecord& r) {
+  if (r.standbys.empty()) return nullptr;
+  if (!channels_) throw std::invalid_argument("replication needs the node's [tls] certificate");
+  std::vector<Peer> peers;
+  for (const std::string& name : r.standbys)
+    for (const Peer& p : config_.peers)
+      if (p.name == name) peers.push_back(p);
+  auto sender = std::make_unique<ReplicaSender>(SenderTask{r.id, node_, r.epoch, r.store()},
+                                                peers, *channels_);
+  sender->setRecord(r.toJson());
+  return sender;
+}
+
+api::TaskSpec TaskTable::specOf(const TaskRecord& r, ReplicaSender* sender) const {
+  api::TaskSpec spec;
+  spec.command = r.command;
+  spec.env = r.env;
+  spec.store = r.store();
+  spec.every = std::chrono::microseconds(r.everyUs);
+  spec.maxFreeze = std::chrono::microseconds(r.maxFreezeUs);
+  spec.keep = r.keep;
+  spec.stdoutPath = r.stdoutPath();
+  spec.stderrPath = r.stderrPath();
+  if (sender) spec.onCheckpoint = [sender](const std::string&) { sender->checkpointed(); };
+  return spec;
+}
+
 std::string TaskTable::submit(TaskRecord draft) {
   if (draft.command.empty()) throw std::invalid_argument("submit needs a command");
+  draft.standbys = standbysFor(draft.replicas, true);
   api::Task* task = nullptr;
   std::string id;
   {
@@ -99,19 +157,13 @@ std::string TaskTable::submit(TaskRecord draft) {
     draft.state = "starting";
     draft.createdUnix = nowUnix();
     makePrivateDir(draft.dir);
+    draft.stdoutWas = kernelName(draft.stdoutPath());
+    draft.stderrWas = kernelName(draft.stderrPath());
     draft.save();
-    api::TaskSpec spec;
-    spec.command = draft.command;
-    spec.env = draft.env;
-    spec.store = draft.store();
-    spec.every = std::chrono::microseconds(draft.everyUs);
-    spec.maxFreeze = std::chrono::microseconds(draft.maxFreezeUs);
-    spec.keep = draft.keep;
-    spec.stdoutPath = draft.stdoutPath();
-    spec.stderrPath = draft.stderrPath();
     Entry& e = tasks_[id];
     e.record = std::move(draft);
-    e.task = api::Task::start(spec);
+    e.sender = senderFor(e.record);
+    e.task = api::Task::start(specOf(e.record, e.sender.get()));
     task = e.task.get();
   }
   api::TaskStatus st = task->waitStarted();  // entries are never removed: `task` stays valid
@@ -121,6 +173,67 @@ std::string TaskTable::submit(TaskRecord draft) {
     throw std::runtime_error(fmt::format("task {} could not start: {}", id, st.lastError));
   spdlog::info("task {} started: pid {}, {}", id, st.pid, fmt::join(entry(id).record.command, " "));
   return id;
+}
+
+TaskView TaskTable::restore(const std::string& id, ReplicaReceiver& replicas) {
+  std::optional<TaskRecord> own;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) throw std::runtime_error("the daemon is shutting down");
+    auto it = tasks_.find(id);
+    if (it != tasks_.end()) {
+      refresh(it->second);
+      const std::string& state = it->second.record.state;
+      if (state == "running" || state == "starting")
+        throw std::runtime_error(fmt::format("task {} runs on node {} (pid {}): nothing to restore",
+                                             id, node_, it->second.record.pid));
+      own = it->second.record;
+    }
+  }
+  return adopt(own ? *own : replicas.release(id, tasksDir_ / id));
+}
+
+TaskView TaskTable::adopt(TaskRecord rec) {
+  rec.node = node_;
+  rec.dir = tasksDir_ / rec.id;
+  rec.state = "starting";
+  rec.pid = 0;
+  rec.exitCode = 0;
+  rec.lastError.clear();
+  rec.standbys = standbysFor(rec.replicas, false);
+  UniqueFd out = openLog(rec.stdoutPath());
+  UniqueFd err = openLog(rec.stderrPath());
+  api::RestoreRequest from;
+  from.store = rec.store();
+  from.inheritOptional = true;  // (a task may have closed its output since it started)
+  if (!rec.stdoutWas.empty()) from.inheritFds[rec.stdoutWas] = out.get();
+  if (!rec.stderrWas.empty() && rec.stderrWas != rec.stdoutWas)
+    from.inheritFds[rec.stderrWas] = err.get();
+  rec.stdoutWas = kernelName(rec.stdoutPath());
+  rec.stderrWas = kernelName(rec.stderrPath());
+  std::string id = rec.id;
+  api::Task* task = nullptr;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) throw std::runtime_error("the daemon is shutting down");
+    rec.save();
+    Entry& e = tasks_[id];
+    e.task.reset();  // a task of this node's that ended: its thread is done
+    e.record = std::move(rec);
+    e.sender = senderFor(e.record);
+    e.task = api::Task::restore(specOf(e.record, e.sender.get()), from);
+    task = e.task.get();
+  }
+  api::TaskStatus st = task->waitStarted();  // `out` and `err` stay open until the restore ends
+  std::lock_guard lk(mu_);
+  Entry& e = entry(id);
+  refresh(e);
+  if (st.state == api::TaskState::kFailed)
+    throw std::runtime_error(fmt::format("task {} could not be restored on node {}: {}", id,
+                                         node_, st.lastError));
+  spdlog::info("task {} restored from {} and adopted: pid {}", id, e.record.store().string(),
+               st.pid);
+  return view(e);
 }
 
 TaskTable::Entry& TaskTable::entry(const std::string& id) {
@@ -145,6 +258,7 @@ void TaskTable::refresh(Entry& e) {
   } catch (const std::exception& ex) {
     spdlog::error("task {}: cannot save its record: {}", e.record.id, ex.what());
   }
+  if (e.sender) e.sender->setRecord(e.record.toJson());
   if (ended) spdlog::info("task {} {} (status {})", e.record.id, state, st.exitCode);
 }
 
@@ -158,13 +272,15 @@ TaskView TaskTable::view(const Entry& e) const {
   } else {
     v.lastError = e.record.lastError;
   }
+  if (e.sender) v.standbys = e.sender->status();
   try {
-    for (const api::CheckpointSummary& c : api::listCheckpoints(e.record.store())) {
-      if (!c.complete) continue;
+    // From the manifests alone (each checkpoint is renamed into place complete): `ps` must not
+    // read a whole chain's images at every call.
+    for (const IndexEntry& c : StoreIndex::list(e.record.store())) {
       ++v.checkpoints;
       v.lastCheckpoint = c.id;
       v.lastCheckpointAgeS =
-          std::chrono::duration<double>(std::chrono::system_clock::now() - c.time).count();
+          std::chrono::duration<double>(std::chrono::system_clock::now() - c.taken).count();
     }
   } catch (const std::exception& ex) {
     v.lastError = fmt::format("cannot read the store: {}", ex.what());
@@ -227,7 +343,10 @@ void TaskTable::shutdown() {
   if (keeper_.joinable()) keeper_.join();
   for (api::Task* t : running) t->stop();
   std::lock_guard lk(mu_);
-  for (auto& [id, e] : tasks_) refresh(e);
+  for (auto& [id, e] : tasks_) {
+    refresh(e);
+    e.sender.reset();  // the task has ended: no more checkpoints to send
+  }
 }
 
 }  // namespace cryo::daemon

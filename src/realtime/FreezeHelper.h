@@ -19,7 +19,7 @@
 #include <optional>
 #include <thread>
 
-#include "common/WorkShare.h"
+#include "realtime/WorkShare.h"
 #include "dump/PageSelection.h"
 
 namespace cryo {

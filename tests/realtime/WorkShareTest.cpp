@@ -18,8 +18,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/WorkShare.h"
-#include "dump/FreezeHelper.h"
+#include "realtime/WorkShare.h"
+#include "realtime/FreezeHelper.h"
 
 namespace cryo::test {
 

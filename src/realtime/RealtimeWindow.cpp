@@ -1,5 +1,5 @@
 // RealtimeWindow: a scoped SCHED_FIFO priority for the calling thread (cryo's freeze window).
-#include "common/RealtimeWindow.h"
+#include "realtime/RealtimeWindow.h"
 
 #include <utility>
 

@@ -1,6 +1,6 @@
 // CpuVisit: runs the calling thread on a task's CPUs while it changes the task's page tables
 // (a pre-copy round's re-protecting scan), then back on its own CPUs.
-#include "common/CpuVisit.h"
+#include "realtime/CpuVisit.h"
 
 #include <cstdlib>
 #include <cstring>

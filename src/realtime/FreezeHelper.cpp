@@ -1,5 +1,5 @@
 // FreezeHelper: a freeze's helper thread, waiting on the frozen task's CPUs at the idle policy.
-#include "dump/FreezeHelper.h"
+#include "realtime/FreezeHelper.h"
 
 #include <pthread.h>
 #include <sched.h>

@@ -1,5 +1,5 @@
 // ThreadPlacement: one thread's CPUs and policy, given to another.
-#include "common/ThreadPlacement.h"
+#include "realtime/ThreadPlacement.h"
 
 #include <sys/resource.h>
 #include <unistd.h>

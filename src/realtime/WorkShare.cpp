@@ -1,5 +1,5 @@
 // WorkShare: a loop of independent items run by one thread that another thread may join.
-#include "common/WorkShare.h"
+#include "realtime/WorkShare.h"
 
 #include <utility>
 

@@ -1,5 +1,5 @@
 // CpuPolicy: cryo's own CPU placement and priority (--cpu, --nice).
-#include "node/CpuPolicy.h"
+#include "realtime/CpuPolicy.h"
 
 #include <sys/resource.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // BufferPool: a few large, already-faulted-in buffers, allocated before a task is frozen so
 // that copying its pages never waits for page faults in cryo's own memory.
-#include "common/BufferPool.h"
+#include "realtime/BufferPool.h"
 
 #include <sys/mman.h>
 

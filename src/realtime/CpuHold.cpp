@@ -1,5 +1,5 @@
 // CpuHold: a frozen task's threads on cryo's CPUs for the freeze, their own CPU lists restored.
-#include "inject/CpuHold.h"
+#include "realtime/CpuHold.h"
 
 #include <cerrno>
 #include <cstring>

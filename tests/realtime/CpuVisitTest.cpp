@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/CpuVisit.h"
+#include "realtime/CpuVisit.h"
 
 namespace cryo {
 namespace {

@@ -7,7 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "inject/CpuHold.h"
+#include "PausedChild.h"
+#include "realtime/CpuHold.h"
 
 namespace cryo {
 namespace {
@@ -30,21 +31,12 @@ class CpuHoldTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs";
-    child_ = ::fork();
-    ASSERT_GE(child_, 0);
-    if (child_ == 0) {
-      for (;;) ::pause();
-    }
+    child_ = paused_.pid();
     cpu_set_t zero = only(0);
     ASSERT_EQ(::sched_setaffinity(child_, sizeof zero, &zero), 0);
   }
-  void TearDown() override { stopChild(); }
-  void stopChild() {
-    if (child_ <= 0) return;
-    ::kill(child_, SIGKILL);
-    ::waitpid(child_, nullptr, 0);
-    child_ = -1;
-  }
+  void stopChild() { paused_.stop(); }
+  PausedChild paused_;
   pid_t child_ = -1;
 };
 

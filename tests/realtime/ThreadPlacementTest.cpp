@@ -1,6 +1,6 @@
 // Tests of ThreadPlacement: a thread's CPUs and policy, taken from one thread and given to
 // another that was made elsewhere (at the idle policy, on other CPUs).
-#include "common/ThreadPlacement.h"
+#include "realtime/ThreadPlacement.h"
 
 #include <sched.h>
 #include <sys/resource.h>
