@@ -1,6 +1,6 @@
 // SockDiag: queries of the kernel's socket tables through sock_diag netlink
 // (NETLINK_SOCK_DIAG): a UNIX socket by inode (name, peer, queue lengths, bound file,
-// shutdown state), every UNIX socket, and a TCP or UDP socket by inode.
+// shutdown state, pending connections), every UNIX socket, and a TCP or UDP socket by inode.
 #include "common/SockDiag.h"
 
 #include <linux/inet_diag.h>
@@ -67,6 +67,13 @@ UnixDiag parseUnix(const nlmsghdr* h) {
       case UNIX_DIAG_SHUTDOWN:
         if (n >= 1) u.shutdown = static_cast<uint8_t>(data[0]);
         break;
+      case UNIX_DIAG_ICONS:
+        for (size_t i = 0; i + sizeof(uint32_t) <= n; i += sizeof(uint32_t)) {
+          uint32_t c = 0;
+          std::memcpy(&c, data + i, sizeof c);
+          u.icons.push_back(c);
+        }
+        break;
       default:
         break;
     }
@@ -75,7 +82,7 @@ UnixDiag parseUnix(const nlmsghdr* h) {
 }
 
 constexpr uint32_t kUnixShow =
-    UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
+    UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_ICONS;
 
 }  // namespace
 

@@ -27,6 +27,9 @@ struct UnixDiag {
   uint32_t rqueue = 0;
   uint32_t wqueue = 0;
   uint8_t shutdown = 0;   // RCV_SHUTDOWN (1) | SEND_SHUTDOWN (2)
+  // Listening: the client sockets of the connections waiting to be accepted, in the order
+  // accept() takes them (0: a client that was closed).
+  std::vector<uint64_t> icons;
 };
 
 struct InetDiag {

@@ -3,7 +3,6 @@
 // failure leaves every process running as it was.
 #include "dump/Dumper.h"
 
-#include <linux/kcmp.h>
 #include <sys/syscall.h>
 
 #include <sys/utsname.h>
@@ -32,6 +31,7 @@
 #include "dump/PrecopyCache.h"
 #include "dump/ProcessTree.h"
 #include "dump/SharedMappings.h"
+#include "dump/SharedTables.h"
 #include "dump/fds/FileLocks.h"
 #include "dump/fds/TreeFdIndex.h"
 #include "track/DirtySet.h"
@@ -104,23 +104,22 @@ std::vector<std::pair<uint64_t, uint64_t>> storedRanges(const img::Process& proc
 }  // namespace
 
 namespace {
-// Processes of the tree that share what clone() lets two processes share (CLONE_FILES, CLONE_FS,
-// CLONE_SIGHAND, CLONE_VM without CLONE_THREAD) would come back each with its own copy: refused.
-void refuseSharedTables(ProcessTree& tree) {
-  static const std::pair<int, const char*> kShared[] = {
-      {KCMP_FILES, "fd table (CLONE_FILES)"},
-      {KCMP_FS, "cwd, root and umask (CLONE_FS)"},
-      {KCMP_SIGHAND, "signal handlers (CLONE_SIGHAND)"},
-      {KCMP_VM, "address space (CLONE_VM)"}};
-  std::vector<pid_t> live;
-  for (const ProcessTree::Member& m : tree.members())
-    if (!m.zombie()) live.push_back(m.pid);
-  for (size_t i = 0; i < live.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      for (const auto& [type, what] : kShared)
-        if (::syscall(SYS_kcmp, live[i], live[j], type, 0, 0) == 0)
-          fail("pid {} and pid {} share one {}: processes sharing it are not supported yet",
-               live[j], live[i], what);
+// Holds every thread of the frozen tree on cryo's CPUs. A thread or process born during the
+// freeze from a thread moved there to stop (inside clone() or fork()) inherited those CPUs:
+// it gets its creator's own list back at the release (its creator: a thread of its process
+// or of its parent process).
+void holdTree(CpuHold& hold, ProcessTree& tree, uint64_t freezeTicks) {
+  std::map<pid_t, std::vector<pid_t>> moved;  // process -> its threads moved to stop
+  for (ProcessTree::Member& m : tree.members())
+    if (m.freezer)
+      for (auto& t : m.freezer->threads())
+        if (hold.original(t->tid())) moved[m.pid].push_back(t->tid());
+  for (ProcessTree::Member& m : tree.members()) {
+    if (!m.freezer) continue;
+    std::vector<pid_t> creators = moved[m.pid];
+    creators.insert(creators.end(), moved[m.stat.ppid].begin(), moved[m.stat.ppid].end());
+    for (auto& t : m.freezer->threads()) hold.holdBorn(t->tid(), creators, freezeTicks);
+  }
 }
 
 // Waits, when it goes out of scope, for a job still running on the freeze's helper thread.
@@ -230,6 +229,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
     if (auto cpus = CpuHold::disjointCpus(pid)) stopHold.emplace(std::vector<pid_t>{}, *cpus);
   size_t movedToStop = 0;
   Tracee::SlowToStop slowToStop;
+  uint64_t freezeTicks = stopHold ? CpuHold::ticksNow() : 0;
   if (stopHold)
     slowToStop = [&](pid_t tid) {
       stopHold->hold(tid);
@@ -246,9 +246,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   std::optional<CpuHold> cpuHold;
   if (stopHold) {
     cpuHold.emplace(std::move(*stopHold));
-    for (ProcessTree::Member& m : frozen.members())
-      if (m.freezer)
-        for (auto& t : m.freezer->threads()) cpuHold->hold(t->tid());
+    holdTree(*cpuHold, frozen, freezeTicks);
   }
   // At real-time priority (which cryo takes only on CPUs of its own), the frozen threads run
   // their injected calls at that priority too, on their own CPUs: nothing else that wants those
@@ -277,7 +275,7 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   // needed before the collectors, and the scan beside it then starts sooner.
   std::optional<TreeFdIndex> fdIndex;
   SharedMappings shared;
-  refuseSharedTables(frozen);
+  std::map<pid_t, SharedTables::Sharing> sharing = SharedTables::find(frozen);
   for (ProcessTree::Member& member : frozen.members()) {
     img::Process& proc = *tree.add_processes();
     fillIdentity(member.pid, member.stat, proc);
@@ -390,6 +388,8 @@ DumpResult Dumper::run(pid_t pid, const std::filesystem::path& dir, const DumpOp
   }
   // (here, with the mappings as dumped: see FileLocks::refuseHeldByMappings)
   if (fdIndex) FileLocks::refuseHeldByMappings(fdIndex->tables(), tree);
+  SharedTables::record(sharing, tree);
+  SharedTables::checkLocks(tree);
   img::Manifest manifest;
   if (opts.leaveRunning) {
     auto t = Clock::now();

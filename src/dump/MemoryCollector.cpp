@@ -20,6 +20,7 @@
 #include "common/KernelUapi.h"
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
+#include "dump/DeletedFiles.h"
 #include "dump/DumpContext.h"
 #include "dump/FileMappingCache.h"
 #include "realtime/FreezeHelper.h"
@@ -55,6 +56,9 @@ void MemoryCollector::collect(DumpContext& ctx, img::Process& out) {
     *out.add_vmas() = describe(ctx.pid(), m, ctx.options().fileMappings.get());
   }
   collectGuards(ctx.pid(), out);
+  // The bytes of deleted mapped files, as they are now (frozen): once per inode of the tree.
+  for (img::Vma& v : *out.mutable_vmas())
+    if (v.deleted()) storeDeleted(ctx, v);
   collectMm(ctx, out);
   collectPages(ctx, out);
 }
@@ -120,8 +124,7 @@ img::Vma MemoryCollector::describe(pid_t pid, const MapsEntry& m, const FileMapp
     v.set_shmem_id(m.inode);
     v.set_pgoff(m.offset);
   } else if (m.deleted()) {
-    fail("pid {}: mapping {}: the mapped file was deleted; cannot checkpoint it", pid,
-         rangeName(m));
+    describeDeleted(pid, m, v);
   } else if (const img::Vma* k = known ? known->find(m) : nullptr) {
     return *k;  // a mapped file described while the task ran, its mapping unchanged since
   } else {
@@ -151,6 +154,37 @@ img::Vma MemoryCollector::describe(pid_t pid, const MapsEntry& m, const FileMapp
     }
   }
   return v;
+}
+
+// A regular file deleted while mapped: made again at restore from its bytes (storeDeleted).
+void MemoryCollector::describeDeleted(pid_t pid, const MapsEntry& m, img::Vma& v) {
+  struct stat mapped {};
+  std::string mf = ProcFs::path(pid, fmt::format("map_files/{:x}-{:x}", m.start, m.end));
+  if (::stat(mf.c_str(), &mapped) != 0) failErrno("pid {}: cannot stat {}", pid, mf);
+  if (!S_ISREG(mapped.st_mode))
+    fail("pid {}: mapping {}: only regular files can be mapped", pid, rangeName(m));
+  if (mapped.st_nlink > 0)
+    fail("pid {}: mapping {}: the mapped name was removed while other hard links of the file "
+         "remain; not supported",
+         pid, rangeName(m));
+  v.set_kind(img::Vma::FILE);
+  v.set_path(DeletedFiles::liveName(m.path));
+  v.set_pgoff(m.offset);
+  v.set_deleted(true);
+  *v.mutable_file() = FileIdentity::of(mapped);
+}
+
+void MemoryCollector::storeDeleted(DumpContext& ctx, img::Vma& v) {
+  std::string mf = fmt::format("map_files/{:x}-{:x}", v.start(), v.end());
+  struct stat now {};
+  if (::stat(ProcFs::path(ctx.pid(), mf).c_str(), &now) != 0)
+    failErrno("pid {}: cannot stat {}", ctx.pid(), mf);
+  *v.mutable_file() = FileIdentity::of(now);  // (a description made while it ran is older)
+  if (auto data = DeletedFiles::store(
+          ctx, mf, v.file(),
+          fmt::format("pid {}: mapping {:#x}-{:#x} of deleted file {}", ctx.pid(), v.start(),
+                      v.end(), v.path())))
+    *v.mutable_deleted_data() = std::move(*data);
 }
 
 // Every VmFlag of an ordinary mapping is restored exactly, or the checkpoint is refused

@@ -44,6 +44,10 @@ class MemoryCollector : public Collector {
   static void addGuard(img::Process& out, int& vi, const ::page_region& r);
   // A System V segment: its id, key, size, mode and whether it was removed (IPC_RMID).
   static void describeSysv(pid_t pid, const MapsEntry& m, img::Vma& v);
+  // A mapping of a regular file deleted while mapped (Vma.deleted), and its bytes, stored
+  // frozen once per inode of the tree (DeletedFiles).
+  static void describeDeleted(pid_t pid, const MapsEntry& m, img::Vma& v);
+  static void storeDeleted(DumpContext& ctx, img::Vma& v);
 };
 
 }  // namespace cryo

@@ -1,8 +1,10 @@
 // PrecopyCache: copies of a task's pages made while it runs (bounded-freeze checkpoints).
 #include "dump/PrecopyCache.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -97,6 +99,10 @@ std::vector<uint64_t> PrecopyCache::readBatch(
     for (; j < pages.size(); ++j) {
       auto [addr, slot] = pages[j];
       uint8_t* dst = slotData(slot);
+      if (inPlace_.covers(addr, addr + kPage)) {
+        if (remote.empty()) j = readInPlace(pages, j, failed);  // (else it ends this batch)
+        break;
+      }
       if (!remote.empty() &&
           reinterpret_cast<uint64_t>(remote.back().iov_base) + remote.back().iov_len == addr &&
           static_cast<uint8_t*>(local.back().iov_base) + local.back().iov_len == dst) {
@@ -108,6 +114,10 @@ std::vector<uint64_t> PrecopyCache::readBatch(
       remote.push_back({reinterpret_cast<void*>(addr), kPage});
       local.push_back({dst, kPage});
       firstPage.push_back(j);
+    }
+    if (remote.empty()) {
+      i = j;
+      continue;
     }
     ssize_t got = ::process_vm_readv(pid_, local.data(), local.size(), remote.data(),
                                      remote.size(), 0);
@@ -126,6 +136,29 @@ std::vector<uint64_t> PrecopyCache::readBatch(
   return failed;
 }
 
+size_t PrecopyCache::readInPlace(const std::vector<std::pair<uint64_t, uint32_t>>& pages,
+                                 size_t i, std::vector<uint64_t>& failed) {
+  if (!mem_) {
+    mem_.reset(::open(fmt::format("/proc/{}/mem", pid_).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!mem_) failErrno("pid {}: cannot open /proc/{}/mem", pid_, pid_);
+  }
+  // The pages from i on that follow each other in the task and among the slots: one read.
+  size_t j = i + 1;
+  while (j < pages.size() && pages[j].first == pages[j - 1].first + kPage &&
+         slotData(pages[j].second) == slotData(pages[j - 1].second) + kPage &&
+         inPlace_.covers(pages[j].first, pages[j].first + kPage))
+    ++j;
+  ssize_t n;
+  do {
+    n = ::pread(mem_.get(), slotData(pages[i].second), (j - i) * kPage,
+                static_cast<off_t>(pages[i].first));
+  } while (n < 0 && errno == EINTR);
+  size_t done = n > 0 ? static_cast<size_t>(n) / kPage : 0;
+  if (i + done == j) return j;
+  failed.push_back(pages[i + done].first);  // the first that cannot be read: lost
+  return i + done + 1;
+}
+
 uint64_t PrecopyCache::copy(const DirtySet& ranges, const DirtySet& privateAnon) {
   std::vector<std::pair<uint64_t, uint32_t>> batch;
   uint64_t copied = 0;
@@ -136,7 +169,7 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges, const DirtySet& privateAnon)
   // (file or shared) pages, or swapped out but for write-protect markers. Short runs of
   // private anonymous memory are taken as holding data unread (see PageReader): one that the
   // task dropped reads as zeros, and is stored as a ZERO run.
-  DirtySet data, unchecked, zero;  // (in address order: each add appends)
+  DirtySet data, unchecked, zero, inPlace;  // (in address order: each add appends)
   {
     std::optional<Pagemap> pm;
     const uint64_t zeroPfn = PageReader::zeroPfn();
@@ -164,12 +197,18 @@ uint64_t PrecopyCache::copy(const DirtySet& ranges, const DirtySet& privateAnon)
           uint64_t a = addr + i * kPage;
           if (holds) data.add(a, a + kPage);
           else zero.add(a, a + kPage);
+          // Shared copy-on-write with another process (after a fork): read in place.
+          if (holds && (!(v & Pagemap::kPresent) || !(v & Pagemap::kExclusive)))
+            inPlace.add(a, a + kPage);
         }
       }
     }
   }
   unchecked_.add(unchecked);
   zero_.add(zero);
+  // Short runs copied unchecked may be shared too: read in place (a few pages each).
+  inPlace.add(unchecked);
+  inPlace_ = std::move(inPlace);
   forget(ranges.subtract(data));
   auto flush = [&] {
     for (uint64_t addr : readBatch(batch)) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/UniqueFd.h"
 #include "cryo.pb.h"
 #include "track/DirtySet.h"
 
@@ -62,6 +63,12 @@ class PrecopyCache {
   void release(std::map<uint64_t, uint32_t>::iterator it);
   // Reads `pages` (address, slot) pairs; returns the addresses that could not be read.
   std::vector<uint64_t> readBatch(const std::vector<std::pair<uint64_t, uint32_t>>& pages);
+  // Reads pages[i] and the pages after it that follow on in the task and among the slots
+  // through /proc/PID/mem, which leaves them shared copy-on-write (process_vm_readv would
+  // give the task copies of its own). Adds the first it cannot read to `failed`; returns the
+  // index after the last page taken.
+  size_t readInPlace(const std::vector<std::pair<uint64_t, uint32_t>>& pages, size_t i,
+                     std::vector<uint64_t>& failed);
 
   pid_t pid_;
   std::map<uint64_t, uint32_t> slotOf_;  // page address -> slot
@@ -72,6 +79,8 @@ class PrecopyCache {
   DirtySet missed_;
   DirtySet zero_;       // pages found holding no data
   DirtySet unchecked_;  // pages copied without reading pagemap (private anonymous)
+  DirtySet inPlace_;    // pages of the current copy to read with readInPlace()
+  UniqueFd mem_;        // /proc/PID/mem, opened on first need
   // store()'s staging buffer, kept from one checkpoint to the next: a new one each time cost
   // its first touch of 8 MiB (a few milliseconds of faults on fresh memory).
   mutable std::unique_ptr<uint8_t[]> staging_;

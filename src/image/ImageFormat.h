@@ -11,9 +11,11 @@ inline constexpr char kMagic[8] = {'C', 'R', 'Y', 'O', 'I', 'M', 'G', '\n'};
 // version 1 plus state that a version-1 reader would drop without a word (POSIX timers);
 // version 3 adds shared memory objects and zombies of process trees, which a version-2 reader
 // would misread (see docs/image-format.md); version 4 adds file locks, which a version-3 reader
-// would drop without a word. An image written with the lowest version that holds all its
+// would drop without a word; version 5 adds state of process trees that a version-4 reader
+// would restore differently without a word (fd tables and fs info shared between processes,
+// see ImageWriter::formatVersionFor). An image written with the lowest version that holds all its
 // state, which older readers restore fully.
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;
 inline constexpr uint32_t kOldestFormatVersion = 1;
 inline constexpr std::string_view kManifestFile = "manifest";
 inline constexpr std::string_view kTreeFile = "tree.pb";

@@ -93,6 +93,26 @@ ImageWriter::~ImageWriter() {
 }
 
 uint32_t ImageWriter::formatVersionFor(const img::Tree& tree) {
+  // Version 5: state a version-4 reader would restore differently without a word.
+  for (const auto& p : tree.processes())
+    if (p.files_shared_with() != 0 || p.fs_shared_with() != 0) return 5;
+  // (connections waiting in a backlog, files in flight in a UNIX socket's queue)
+  for (const auto& p : tree.processes())
+    for (const auto& d : p.files()) {
+      const img::UnixSocket& u = d.unix_socket();
+      if (u.pending_on() != 0 || u.pending_size() > 0) return 5;
+      for (const auto& m : u.queue())
+        if (m.files_size() > 0) return 5;
+    }
+  // (files deleted while open or mapped, which a version-4 reader would make again empty)
+  for (const auto& p : tree.processes()) {
+    for (const auto& d : p.files())
+      if (d.kind() == img::FileDescription::DELETED_FILE ||
+          d.kind() == img::FileDescription::DELETED_FIFO)
+        return 5;
+    for (const auto& v : p.vmas())
+      if (v.deleted()) return 5;
+  }
   // Version 4: file locks, which a version-3 reader would not take again.
   for (const auto& p : tree.processes())
     for (const auto& d : p.files())

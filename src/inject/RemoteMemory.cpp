@@ -1,5 +1,6 @@
 // RemoteMemory: reads and writes another process's memory (process_vm_readv/writev, falling
-// back to /proc/PID/mem for pages the process itself may not access, e.g. PROT_NONE).
+// back to /proc/PID/mem for pages the process itself may not access, e.g. PROT_NONE); reads
+// leave pages shared copy-on-write shared.
 #include "inject/RemoteMemory.h"
 
 #include <fcntl.h>
@@ -11,7 +12,64 @@
 
 namespace cryo {
 
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// Bits of a pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
+constexpr uint64_t kPmPresent = 1ULL << 63, kPmSwapped = 1ULL << 62,
+                   kPmFileOrShared = 1ULL << 61, kPmExclusive = 1ULL << 56;
+
+// A private anonymous page that may be mapped by another process too: present but not
+// exclusively mapped, or swapped out (a swap entry a fork may have shared).
+bool cowShared(uint64_t e) {
+  if (e & kPmFileOrShared) return false;
+  return (e & kPmPresent) ? !(e & kPmExclusive) : (e & kPmSwapped) != 0;
+}
+
+}  // namespace
+
 RemoteMemory::RemoteMemory(pid_t pid) : pid_(pid) {}
+
+std::vector<uint64_t> RemoteMemory::pagemapEntries(uint64_t first, uint64_t last) {
+  std::call_once(pagemapOpened_, [&] {
+    std::string p = "/proc/" + std::to_string(pid_) + "/pagemap";
+    pagemap_.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  });
+  std::vector<uint64_t> e((last - first) / kPage);
+  if (!pagemap_) return {};
+  size_t want = e.size() * sizeof(uint64_t), done = 0;
+  auto* b = reinterpret_cast<char*>(e.data());
+  while (done < want) {
+    ssize_t n = ::pread(pagemap_.get(), b + done, want - done,
+                        static_cast<off_t>(first / kPage * 8 + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return {};
+    done += static_cast<size_t>(n);
+  }
+  return e;
+}
+
+void RemoteMemory::splitShared(const iovec& l, const iovec& r, std::vector<iovec>& fastL,
+                               std::vector<iovec>& fastR) {
+  uint64_t start = reinterpret_cast<uint64_t>(r.iov_base), end = start + r.iov_len;
+  if (start == end) return;
+  uint64_t first = start & ~(kPage - 1), last = (end + kPage - 1) & ~(kPage - 1);
+  std::vector<uint64_t> e = pagemapEntries(first, last);
+  auto shared = [&](uint64_t at) { return !e.empty() && cowShared(e[(at - first) / kPage]); };
+  for (uint64_t cur = start; cur < end;) {
+    bool viaMem = shared(cur);
+    uint64_t stop = std::min(end, (cur & ~(kPage - 1)) + kPage);
+    while (stop < end && shared(stop) == viaMem) stop = std::min(end, stop + kPage);
+    char* buf = static_cast<char*>(l.iov_base) + (cur - start);
+    if (viaMem) {
+      procMem(false, cur, buf, stop - cur);
+    } else {
+      fastL.push_back({buf, stop - cur});
+      fastR.push_back({reinterpret_cast<void*>(cur), stop - cur});
+    }
+    cur = stop;
+  }
+}
 
 void RemoteMemory::procMem(bool write, uint64_t addr, void* buf, size_t len) {
   std::call_once(memOpened_, [&] {
@@ -34,6 +92,10 @@ void RemoteMemory::procMem(bool write, uint64_t addr, void* buf, size_t len) {
 }
 
 void RemoteMemory::read(uint64_t addr, void* buf, size_t len) {
+  readv({{buf, len}}, {{reinterpret_cast<void*>(addr), len}});
+}
+
+void RemoteMemory::readDirect(uint64_t addr, void* buf, size_t len) {
   iovec l{buf, len};
   iovec r{reinterpret_cast<void*>(addr), len};
   ssize_t n = ::process_vm_readv(pid_, &l, 1, &r, 1, 0);
@@ -81,14 +143,18 @@ void RemoteMemory::transfer(bool toRemote, const std::vector<iovec>& local,
       if (toRemote)
         write(addr, buf, r.iov_len - skip);
       else
-        read(addr, buf, r.iov_len - skip);
+        readDirect(addr, buf, r.iov_len - skip);
       skip = 0;
     }
   }
 }
 
 void RemoteMemory::readv(const std::vector<iovec>& local, const std::vector<iovec>& remote) {
-  transfer(false, local, remote);
+  std::vector<iovec> fastL, fastR;
+  fastL.reserve(local.size());
+  fastR.reserve(remote.size());
+  for (size_t i = 0; i < remote.size(); ++i) splitShared(local[i], remote[i], fastL, fastR);
+  transfer(false, fastL, fastR);
 }
 
 void RemoteMemory::writev(const std::vector<iovec>& local, const std::vector<iovec>& remote) {

@@ -1,12 +1,16 @@
 // CpuHold: a frozen task's threads on cryo's CPUs for the freeze, their own CPU lists restored.
 #include "realtime/CpuHold.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "common/Error.h"
+#include "common/ProcFs.h"
 
 namespace cryo {
 
@@ -31,6 +35,39 @@ void CpuHold::hold(pid_t tid) {
     return;
   }
   original_[tid] = own;
+}
+
+void CpuHold::holdBorn(pid_t tid, const std::vector<pid_t>& creators, uint64_t bornSinceTicks) {
+  if (original_.count(tid)) return;
+  cpu_set_t now;
+  CPU_ZERO(&now);
+  if (::sched_getaffinity(tid, sizeof now, &now) != 0 || !CPU_EQUAL(&now, &cpus_))
+    return hold(tid);
+  for (pid_t c : creators) {
+    auto it = original_.find(c);
+    if (it == original_.end() || CPU_EQUAL(&it->second, &cpus_)) continue;
+    uint64_t born = 0;
+    try {
+      born = ProcFs::stat(tid).startTime;
+    } catch (const Error&) {
+      break;  // gone: nothing to give back
+    }
+    if (born < bornSinceTicks) break;  // older than the freeze: its own list is cryo's CPUs
+    spdlog::debug("tid {}: born during the freeze with cryo's CPUs (from tid {}, moved to "
+                  "stop): gets tid {}'s own CPU list back at the release",
+                  tid, c, c);
+    original_[tid] = it->second;
+    return;
+  }
+  hold(tid);
+}
+
+uint64_t CpuHold::ticksNow() {
+  timespec t{};
+  ::clock_gettime(CLOCK_BOOTTIME, &t);
+  auto hz = static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
+  return static_cast<uint64_t>(t.tv_sec) * hz +
+         static_cast<uint64_t>(t.tv_nsec) * hz / 1000000000ULL;
 }
 
 CpuHold::~CpuHold() {

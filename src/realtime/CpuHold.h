@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <vector>
@@ -24,6 +25,14 @@ class CpuHold {
 
   // Moves thread `tid` onto the hold's CPUs too (nothing if it is held already).
   void hold(pid_t tid);
+  // Holds thread `tid`, which one of `creators` may have made (a fork or clone inside a thread
+  // moved here on its way to stop passes the hold's CPUs on): a thread born since
+  // `bornSinceTicks` (clock ticks since boot, as /proc shows start times) that shows exactly
+  // the hold's CPUs is recorded with the own CPU list of the first creator held with another
+  // list, so that release() gives it what it would have inherited.
+  void holdBorn(pid_t tid, const std::vector<pid_t>& creators, uint64_t bornSinceTicks);
+  // Clock ticks since boot now (to compare with the start times of threads).
+  static uint64_t ticksNow();
 
   // Puts every moved thread's own CPU list back; a thread that has gone meanwhile is skipped.
   // Throws, naming the thread, if one that still exists cannot be put back.

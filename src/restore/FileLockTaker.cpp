@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -70,6 +71,28 @@ std::vector<pid_t> holdersOf(const img::Tree& tree, const img::Process& in,
   return out;
 }
 
+// The processes of the tree that share `in`'s fd table (files_shared_with chains), `in` too;
+// the first is the one that restored the table.
+std::vector<pid_t> tableSharers(const img::Tree& tree, const img::Process& in) {
+  std::map<pid_t, pid_t> top;
+  for (const auto& p : tree.processes())
+    top[p.pid()] = p.files_shared_with() ? top[p.files_shared_with()] : p.pid();
+  std::vector<pid_t> out;
+  for (const auto& p : tree.processes())
+    if (top[p.pid()] == top[in.pid()]) out.push_back(p.pid());
+  return out;
+}
+
+// Who takes POSIX lock `l` of `in`'s table: the process of the table that the lock shows
+// (every process of a shared table shows the table's locks), or, for a lock that shows no
+// such process (an image of an older cryo), the process that restored the table; 0: another.
+pid_t posixTaker(const img::Tree& tree, const img::Process& in, const img::FileLock& l) {
+  std::vector<pid_t> sharers = tableSharers(tree, in);
+  if (l.pid() == in.pid()) return in.pid();
+  if (std::find(sharers.begin(), sharers.end(), l.pid()) != sharers.end()) return 0;
+  return sharers.front() == in.pid() ? in.pid() : 0;
+}
+
 }  // namespace
 
 void FileLockTaker::takeAll(FdInstaller& inst, const img::Process& in) {
@@ -80,7 +103,8 @@ void FileLockTaker::takeAll(FdInstaller& inst, const img::Process& in) {
     int fd = inst.firstFd(d);
     if (fd < 0) fail("{}: holds file locks but no fd of the image refers to it", inst.who(d));
     for (const auto& l : d.locks()) {
-      pid_t taker = l.kind() == img::FileLock::POSIX ? in.pid() : takerOf(tree, in, d, l);
+      pid_t taker = l.kind() == img::FileLock::POSIX ? posixTaker(tree, in, l)
+                                                     : takerOf(tree, in, d, l);
       if (taker == 0) continue;
       if (taker < 0 && takeByHelper(inst, d, fd, l)) continue;
       if (l.kind() == img::FileLock::FLOCK && l.pid() != in.pid())

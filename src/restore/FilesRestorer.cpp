@@ -1,8 +1,10 @@
 // FilesRestorer: rebuilds every open file description of the process with the fd restorer of
 // its kind (FdRestorerRegistry) and installs it at the saved fd numbers with the saved
 // close-on-exec bits (or installs the restoring process's fd the user named for it with
-// --inherit-fd); then lets each kind finish (epoll interest lists need every fd), and takes the
-// file locks again (FileLockTaker).
+// --inherit-fd); then lets each kind finish (epoll interest lists need every fd). A process
+// that shares its parent's fd table has it restored by the parent. The file locks are taken
+// again (FileLockTaker) once every process is restored: closing any fd of a file drops the POSIX
+// locks of the fd table on it, and a table may be shared.
 #include "restore/FilesRestorer.h"
 
 #include "common/Error.h"
@@ -39,6 +41,13 @@ void FilesRestorer::validate(RestoreContext& ctx, const img::Process& in) {
 }
 
 void FilesRestorer::restore(RestoreContext& ctx, const img::Process& in) {
+  if (ctx.sharesFdTable()) {
+    // Its parent's table, which the parent has restored: nothing of its own to install, and
+    // the copies of cryo's standard streams were the parent's (closed by it).
+    ctx.closeCryoPidfd();
+    for (int n = 0; n < 3; ++n) ctx.setInheritedStdio(n, -1);
+    return;
+  }
   auto restorers = FdRestorerRegistry::all();
   FdInstaller inst(ctx, in);
   TreeFiles& tree = ctx.treeFiles();
@@ -61,7 +70,10 @@ void FilesRestorer::restore(RestoreContext& ctx, const img::Process& in) {
       ctx.closeInProcess(ctx.inheritedStdio(n));
       ctx.setInheritedStdio(n, -1);
     }
-  // Last: closing any fd of a file drops the process's POSIX locks on it.
+}
+
+void FilesRestorer::takeLocks(RestoreContext& ctx, const img::Process& in) {
+  FdInstaller inst(ctx, in);
   FileLockTaker::takeAll(inst, in);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "common/Error.h"
@@ -21,6 +22,7 @@
 #include "common/ProcFs.h"
 #include "common/UniqueFd.h"
 #include "image/ImageFormat.h"
+#include "restore/DeletedFileMaker.h"
 #include "restore/RestoreContext.h"
 
 namespace cryo {
@@ -39,9 +41,23 @@ bool isSpecial(const img::Vma& v) {
          v.kind() == img::Vma::VVAR_VCLOCK;
 }
 
+// Private anonymous memory (what a fork shares copy-on-write and a restore can share again).
+bool anonPrivate(const img::Vma& v) {
+  bool anon = v.kind() == img::Vma::ANON || v.kind() == img::Vma::HEAP ||
+              v.kind() == img::Vma::STACK;
+  return anon && !v.shared() && !v.droppable() && !v.shmem_id();
+}
+
+// Whether a child's mapping `v` is what its parent's mapping `p` gives it at a fork.
+bool sameAnonMapping(const img::Vma& v, const img::Vma& p) {
+  return anonPrivate(v) && anonPrivate(p) && v.end() == p.end() && v.kind() == p.kind() &&
+         v.growsdown() == p.growsdown() && v.noreserve() == p.noreserve();
+}
+
 }  // namespace
 
 void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
+  proc_ = &in;
   auto checkFile = [&](const std::string& path, const img::FileId& id, const std::string& what) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
@@ -55,7 +71,11 @@ void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
   checkFile(in.mm().exe_path(), in.mm().exe(), "executable");
   for (const auto& v : in.vmas()) {
     // POSIX shared memory files get their saved pages back (and are made if missing).
-    if (v.kind() == img::Vma::FILE && !v.shmem_id()) checkFile(v.path(), v.file(), "mapped file");
+    if (v.kind() == img::Vma::FILE && v.deleted())
+      DeletedFileMaker::validate(ctx, v.file(), v.path(),
+                                 fmt::format("pid {}: mapping {}", ctx.pid(), vmaName(v)));
+    else if (v.kind() == img::Vma::FILE && !v.shmem_id())
+      checkFile(v.path(), v.file(), "mapped file");
     if (v.kind() == img::Vma::SYSV_SHM && v.sysv().shmid() != static_cast<int>(v.shmem_id()))
       fail("pid {}: mapping {} names System V segment {} twice differently: the image is corrupt",
            ctx.pid(), vmaName(v), v.shmem_id());
@@ -80,23 +100,62 @@ void MemoryRestorer::validate(RestoreContext& ctx, const img::Process& in) {
   }
 }
 
-void MemoryRestorer::restore(RestoreContext& ctx, const img::Process& in) {
+void MemoryRestorer::bornFrom(const Restorer& parentsOwn) {
+  parent_ = dynamic_cast<const MemoryRestorer*>(&parentsOwn);
+}
+
+void MemoryRestorer::beforeChildren(RestoreContext& ctx, const img::Process& in) {
+  findInherited(in);
   clearShell(ctx);
   placeVdso(ctx, in);
   createMappings(ctx, in);
   fillPages(ctx, in);
+}
+
+void MemoryRestorer::restore(RestoreContext& ctx, const img::Process& in) {
   finishMappings(ctx, in);
   setMmFields(ctx, in);
 }
 
+void MemoryRestorer::findInherited(const img::Process& in) {
+  kept_.clear();
+  parentRuns_.clear();
+  if (!parent_ || !parent_->proc_ || FaultPoint::skips("restore-cow-sharing")) return;
+  std::map<uint64_t, const img::Vma*> theirs;
+  for (const auto& p : parent_->proc_->vmas()) theirs[p.start()] = &p;
+  for (const auto& v : in.vmas()) {
+    auto it = theirs.find(v.start());
+    if (it != theirs.end() && sameAnonMapping(v, *it->second)) kept_[v.start()] = v.end();
+  }
+  for (const PageSource& src : parent_->sources_) parentRuns_[src.vaddr] = src;
+}
+
 void MemoryRestorer::clearShell(RestoreContext& ctx) {
   RemoteSyscalls& rs = ctx.leaderSyscalls();
-  uint64_t keepStart = ctx.scratch().addr() - kPage, keepEnd = ctx.scratch().end();
-  for (const MapsEntry& m : ProcFs::maps(ctx.pid(), false)) {
+  std::vector<MapsEntry> maps = ProcFs::maps(ctx.pid(), false);
+  // An inherited mapping is kept only where the shell has it whole.
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    uint64_t at = it->first;
+    for (const MapsEntry& m : maps)
+      if (m.start <= at && m.end > at) at = m.end;
+    it = at >= it->second ? std::next(it) : kept_.erase(it);
+  }
+  std::map<uint64_t, uint64_t> keep = kept_;
+  keep[ctx.scratch().addr() - kPage] = ctx.scratch().end();
+  for (const MapsEntry& m : maps) {
     if (m.path == "[vsyscall]") continue;
-    if (m.start >= keepStart && m.end <= keepEnd) continue;
-    rs.check(fmt::format("munmap of the shell's {:#x}-{:#x} {}", m.start, m.end, m.path),
-             SYS_munmap, m.start, m.size());
+    uint64_t cur = m.start;
+    auto unmap = [&](uint64_t s, uint64_t e) {
+      if (s < e)
+        rs.check(fmt::format("munmap of the shell's {:#x}-{:#x} {}", s, e, m.path), SYS_munmap,
+                 s, e - s);
+    };
+    for (const auto& [ks, ke] : keep) {
+      if (ke <= cur || ks >= m.end) continue;
+      unmap(cur, std::min(ks, m.end));
+      cur = std::max(cur, ke);
+    }
+    unmap(cur, m.end);
   }
 }
 
@@ -141,10 +200,19 @@ void MemoryRestorer::createMappings(RestoreContext& ctx, const img::Process& in)
       attachSysv(ctx, v, prot);
       continue;
     }
+    if (inherited(v)) {  // there since the fork, with the parent's pages
+      rs.check(fmt::format("mprotect of inherited {}", vmaName(v)), SYS_mprotect, v.start(), len,
+               prot);
+      continue;
+    }
     if (v.kind() == img::Vma::FILE) {
       int oflags = (v.shared() && v.may_write()) ? O_RDWR : O_RDONLY;
       if (v.shmem_id()) oflags = O_RDWR | O_CREAT;  // /dev/shm: made again if it is gone
-      fd = ctx.openInProcess(v.path(), oflags, 0600);
+      if (v.deleted())  // made again once, shared with the fds of the same file
+        fd = DeletedFileMaker::openFile(ctx, v.file(), v.path(), oflags,
+                                        fmt::format("pid {}: mapping {}", ctx.pid(), vmaName(v)));
+      else
+        fd = ctx.openInProcess(v.path(), oflags, 0600);
       offset = v.pgoff();
       if (v.shmem_id()) {
         uint64_t need = ctx.treeFiles().sharedSize(v.shmem_id());
@@ -220,7 +288,7 @@ std::string MemoryRestorer::memfdName(const std::string& path) {
   return n;
 }
 
-void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& /*in*/) {
+void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& in) {
   std::vector<iovec> local, remote;
   uint64_t batched = 0;
   auto flush = [&] {
@@ -232,6 +300,8 @@ void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& /*in*/) 
   };
   // Pages no image stored are left as the fresh mapping holds them (zeros or file bytes).
   for (const PageSource& src : sources_) {
+    auto k = kept_.upper_bound(src.vaddr);
+    if (k != kept_.begin() && std::prev(k)->second > src.vaddr) continue;  // (below)
     size_t len = src.nrPages * kPage;
     local.push_back({const_cast<uint8_t*>(src.data), len});
     remote.push_back({reinterpret_cast<void*>(src.vaddr), len});
@@ -239,6 +309,66 @@ void MemoryRestorer::fillPages(RestoreContext& ctx, const img::Process& /*in*/) 
     if (local.size() >= 1024 || batched >= (64u << 20)) flush();
   }
   flush();
+  for (const auto& v : in.vmas())
+    if (inherited(v)) {
+      fillInherited(ctx, v, local, remote);
+      flush();
+    }
+}
+
+const uint8_t* MemoryRestorer::parentPage(uint64_t addr) const {
+  auto it = parentRuns_.upper_bound(addr);
+  if (it == parentRuns_.begin()) return nullptr;
+  const PageSource& r = std::prev(it)->second;
+  return addr < r.vaddr + r.nrPages * kPage ? r.data + (addr - r.vaddr) : nullptr;
+}
+
+void MemoryRestorer::fillInherited(RestoreContext& ctx, const img::Vma& v,
+                                   std::vector<iovec>& local, std::vector<iovec>& remote) {
+  uint64_t start = v.start(), pages = (v.end() - v.start()) / kPage;
+  std::vector<bool> mine(pages, false);
+  auto add = [&](const uint8_t* data, uint64_t addr) {
+    if (!remote.empty() && reinterpret_cast<uint64_t>(remote.back().iov_base) +
+                                   remote.back().iov_len == addr &&
+        static_cast<const uint8_t*>(local.back().iov_base) + local.back().iov_len == data) {
+      local.back().iov_len += kPage;
+      remote.back().iov_len += kPage;
+      return;
+    }
+    local.push_back({const_cast<uint8_t*>(data), kPage});
+    remote.push_back({reinterpret_cast<void*>(addr), kPage});
+  };
+  for (const PageSource& src : sources_) {
+    if (src.vaddr < start || src.vaddr >= v.end()) continue;
+    for (uint64_t i = 0; i < src.nrPages; ++i) {
+      uint64_t addr = src.vaddr + i * kPage;
+      const uint8_t* data = src.data + i * kPage;
+      mine[(addr - start) / kPage] = true;
+      const uint8_t* theirs = parentPage(addr);
+      if (theirs && std::memcmp(theirs, data, kPage) == 0) continue;  // stays shared
+      add(data, addr);
+    }
+  }
+  // Pages the parent has and this process had not (it read zeros there): dropped.
+  uint64_t runStart = 0, runEnd = 0;
+  auto drop = [&] {
+    if (runEnd > runStart)
+      ctx.leaderSyscalls().check(
+          fmt::format("pid {}: MADV_DONTNEED of {:#x}-{:#x} in inherited {}", ctx.pid(),
+                      runStart, runEnd, vmaName(v)),
+          SYS_madvise, runStart, runEnd - runStart, MADV_DONTNEED);
+    runStart = runEnd = 0;
+  };
+  for (uint64_t i = 0; i < pages; ++i) {
+    uint64_t addr = start + i * kPage;
+    if (mine[i] || !parentPage(addr)) continue;
+    if (addr != runEnd) {
+      drop();
+      runStart = addr;
+    }
+    runEnd = addr + kPage;
+  }
+  drop();
 }
 
 void MemoryRestorer::finishMappings(RestoreContext& ctx, const img::Process& in) {
@@ -246,7 +376,9 @@ void MemoryRestorer::finishMappings(RestoreContext& ctx, const img::Process& in)
     for (const auto& v : in.vmas()) {
     if (isSpecial(v)) continue;
     uint64_t len = v.end() - v.start();
-    if (withPages_.count(v.start()) && (v.prot() & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+    // (An inherited mapping had the parent's protection: always set.)
+    if ((withPages_.count(v.start()) || inherited(v)) &&
+        (inherited(v) || (v.prot() & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE)))
       rs.check(fmt::format("mprotect of {}", vmaName(v)), SYS_mprotect, v.start(), len, v.prot());
     if (!FaultPoint::skips("restore-madvise"))
       for (uint32_t advice : v.madvise())

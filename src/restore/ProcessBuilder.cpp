@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/Error.h"
+#include "common/FaultPoint.h"
 #include "common/KernelSigaction.h"
 #include "common/KernelCompat.h"
 #include "common/ProcFs.h"
@@ -145,11 +146,22 @@ void ProcessBuilder::createShell(RestoreContext& ctx, ShellGuard& guard, const i
   leadSessionAndGroup(ctx);
 }
 
+void ProcessBuilder::raiseFdLimit(RestoreContext& ctx, int maxFd) {
+  pid_t pid = ctx.pid();
+  rlimit lim{};
+  if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &lim) != 0) failErrno("pid {}: prlimit", pid);
+  if (static_cast<rlim_t>(maxFd + 1 + 64) > lim.rlim_max)
+    fail("pid {}: the image uses fd {}, above this system's RLIMIT_NOFILE hard limit {}", pid,
+         maxFd, lim.rlim_max);
+  lim.rlim_cur = lim.rlim_max;
+  if (::prlimit(pid, RLIMIT_NOFILE, &lim, nullptr) != 0)
+    failErrno("pid {}: cannot raise RLIMIT_NOFILE", pid);
+}
+
 void ProcessBuilder::setupFds(RestoreContext& ctx, const int stdio[3]) {
   // File descriptors: keep copies of cryo's standard streams above every fd the image uses,
   // close everything else.
   const img::Process& proc = ctx.process();
-  pid_t pid = ctx.pid();
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   int maxFd = 2;
   for (const auto& fd : proc.fds()) maxFd = std::max(maxFd, fd.fd());
@@ -157,14 +169,7 @@ void ProcessBuilder::setupFds(RestoreContext& ctx, const int stdio[3]) {
     for (const auto& t : d.epoll().targets()) maxFd = std::max(maxFd, t.fd());
   for (int n = 0; n < 3; ++n) maxFd = std::max(maxFd, stdio[n]);
   int high = maxFd + 1;
-  rlimit lim{};
-  if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &lim) != 0) failErrno("pid {}: prlimit", pid);
-  if (static_cast<rlim_t>(high + 64) > lim.rlim_max)
-    fail("pid {}: the image uses fd {}, above this system's RLIMIT_NOFILE hard limit {}", pid,
-         maxFd, lim.rlim_max);
-  lim.rlim_cur = lim.rlim_max;
-  if (::prlimit(pid, RLIMIT_NOFILE, &lim, nullptr) != 0)
-    failErrno("pid {}: cannot raise RLIMIT_NOFILE", pid);
+  raiseFdLimit(ctx, maxFd);
   ctx.setHighFd(high);
   for (int n = 0; n < 3; ++n) {
     long r = stdio[n] < 0 ? -EBADF
@@ -208,18 +213,32 @@ std::unique_ptr<Tracee> ProcessBuilder::cloneFrom(RestoreContext& from, uint64_t
 
 void ProcessBuilder::createChildShell(RestoreContext& ctx, RestoreContext& parent,
                                       ShellGuard& guard) {
+  const img::Process& proc = ctx.process();
+  // What it shares with its parent is shared from birth (a table cannot be joined later).
+  bool files = proc.files_shared_with() != 0 && !FaultPoint::skips("restore-shared-fd-table");
+  bool fs = proc.fs_shared_with() != 0 && !FaultPoint::skips("restore-shared-fs");
+  uint64_t flags = (files ? CLONE_FILES : 0) | (fs ? CLONE_FS : 0);
   // A child of the parent's shell (fork-like: no CLONE_VM), traced from birth.
-  auto leader = cloneFrom(parent, 0, SIGCHLD, ctx.pid(), "child", &guard);
+  auto leader = cloneFrom(parent, flags, SIGCHLD, ctx.pid(), "child", &guard);
   ctx.adoptLeader(std::move(leader));
+  ctx.setShares(files, fs);
   // A copy of the parent's shell: the same code page and scratch addresses.
   ctx.setSyscallSite(parent.syscallSite());
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   uint64_t scratch = parent.scratch().addr();
   ctx.setScratch(std::make_unique<RemoteScratch>(ctx.memory(), scratch, kScratchSize));
   rs.setStack(scratch + kScratchSize - 64);
-  int stdio[3];
-  for (int n = 0; n < 3; ++n) stdio[n] = parent.inheritedStdio(n);
-  setupFds(ctx, stdio);
+  if (files) {
+    // The parent's table, which the parent restores: the same free numbers for temporary fds,
+    // the same copies of cryo's standard streams (for the children it forks itself).
+    raiseFdLimit(ctx, parent.highFd() - 1);
+    ctx.setHighFd(parent.highFd());
+    for (int n = 0; n < 3; ++n) ctx.setInheritedStdio(n, parent.inheritedStdio(n));
+  } else {
+    int stdio[3];
+    for (int n = 0; n < 3; ++n) stdio[n] = parent.inheritedStdio(n);
+    setupFds(ctx, stdio);
+  }
   leadSessionAndGroup(ctx);
 }
 

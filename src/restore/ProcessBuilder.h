@@ -36,8 +36,10 @@ class ProcessBuilder {
   static void resetDispositions(RestoreContext& ctx);
   // Creates the shell of a child process from its parent's shell (an injected clone3 with the
   // saved PID), so that it is the parent's child; it shares the parent's code page and
-  // scratch addresses. Then gives it the saved session and process group where they are its
-  // own (setsid, setpgid); those of others are joined by joinProcessGroup().
+  // scratch addresses. A child that shared its parent's fd table or fs info (files_shared_with,
+  // fs_shared_with) is created sharing them (CLONE_FILES, CLONE_FS). Then gives it the saved
+  // session and process group where they are its own (setsid, setpgid); those of others are
+  // joined by joinProcessGroup().
   static void createChildShell(RestoreContext& ctx, RestoreContext& parent, ShellGuard& guard);
   // Makes the process a session leader and/or process group leader as saved.
   static void leadSessionAndGroup(RestoreContext& ctx);
@@ -64,6 +66,8 @@ class ProcessBuilder {
   // Raises RLIMIT_NOFILE, keeps copies of the standard streams (now at stdio[0..2] in the
   // shell) above the image's fds and closes every other fd.
   static void setupFds(RestoreContext& ctx, const int stdio[3]);
+  // Raises RLIMIT_NOFILE to its hard limit (checked to leave room above fd `maxFd`).
+  static void raiseFdLimit(RestoreContext& ctx, int maxFd);
 };
 
 }  // namespace cryo

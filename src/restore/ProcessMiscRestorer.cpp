@@ -44,7 +44,10 @@ void ProcessMiscRestorer::restoreRlimits(RestoreContext& ctx, const img::Process
   }
 }
 
-void ProcessMiscRestorer::restore(RestoreContext& ctx, const img::Process& in) {
+void ProcessMiscRestorer::restoreFs(RestoreContext& ctx, const img::Process& in) {
+  // Shared (CLONE_FS): set once, by the last process of those sharing them (a chroot twice
+  // would not find the same directory, and the others open their files before it).
+  if (!ctx.restoresFs()) return;
   RemoteSyscalls& rs = ctx.leaderSyscalls();
   const auto& m = in.misc();
   std::string who = fmt::format("pid {}", ctx.pid());
@@ -53,6 +56,13 @@ void ProcessMiscRestorer::restore(RestoreContext& ctx, const img::Process& in) {
   if (!m.cwd().empty())
     rs.check(who + ": chdir " + m.cwd(), SYS_chdir, ctx.scratch().putString(m.cwd()));
   rs.check(who + ": umask", SYS_umask, m.umask());
+}
+
+void ProcessMiscRestorer::restore(RestoreContext& ctx, const img::Process& in) {
+  RemoteSyscalls& rs = ctx.leaderSyscalls();
+  const auto& m = in.misc();
+  std::string who = fmt::format("pid {}", ctx.pid());
+  restoreFs(ctx, in);
   rs.check(who + ": personality", SYS_personality, m.personality());
   restoreRlimits(ctx, in);
   if (m.child_subreaper())

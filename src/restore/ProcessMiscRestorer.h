@@ -15,6 +15,8 @@ class ProcessMiscRestorer : public Restorer {
 
  private:
   void restoreRlimits(RestoreContext& ctx, const img::Process& in);
+  // cwd, root and umask (set once for the processes sharing them: RestoreContext::restoresFs).
+  void restoreFs(RestoreContext& ctx, const img::Process& in);
 };
 
 }  // namespace cryo

@@ -100,6 +100,18 @@ class RestoreContext {
   // Whether the process's parent is restored with it (false for the root of the tree).
   bool parentRestored() const { return parentRestored_; }
   void setParentRestored(bool b) { parentRestored_ = b; }
+  // Whether the process was created sharing its parent's fd table (CLONE_FILES) or cwd, root
+  // and umask (CLONE_FS): the parent restores what they share, once.
+  bool sharesFdTable() const { return sharesFiles_; }
+  bool sharesFs() const { return sharesFs_; }
+  void setShares(bool files, bool fs) {
+    sharesFiles_ = files;
+    sharesFs_ = fs;
+  }
+  // Whether this process sets the cwd, root and umask: of the processes sharing them, the last
+  // restored (its paths are opened before any chroot).
+  bool restoresFs() const { return restoresFs_; }
+  void setRestoresFs(bool b) { restoresFs_ = b; }
 
   // Final register state and mask per thread, applied by the driver just before detaching.
   void forgetSyscalls();  // drops RemoteSyscalls without touching thread state
@@ -121,6 +133,9 @@ class RestoreContext {
   TreeFiles* tree_ = &ownTree_;
   int treeSize_ = 1;
   bool parentRestored_ = false;
+  bool sharesFiles_ = false;
+  bool sharesFs_ = false;
+  bool restoresFs_ = true;
 };
 
 }  // namespace cryo

@@ -23,6 +23,7 @@
 #include "common/FaultPoint.h"
 #include "common/ProcFs.h"
 #include "image/ImageChain.h"
+#include "restore/FilesRestorer.h"
 #include "restore/ProcessBuilder.h"
 #include "restore/RestorerRegistry.h"
 #include "verify/RestoreVerifier.h"
@@ -72,6 +73,26 @@ void RestoreDriver::finalizeThreads(RestoreContext& ctx, const img::Process& in)
   }
 }
 
+void RestoreDriver::runBeforeChildren(RestoreContext& ctx,
+                                      std::vector<std::unique_ptr<Restorer>>& restorers) {
+  for (auto& r : restorers) {
+    try {
+      r->beforeChildren(ctx, ctx.process());
+    } catch (const Error& e) {
+      throw Error(fmt::format("restore of pid {} failed ({} state): {}", ctx.pid(), r->name(),
+                              e.what()));
+    }
+  }
+}
+
+void RestoreDriver::takeLocks(RestoreContext& ctx) {
+  try {
+    FilesRestorer::takeLocks(ctx, ctx.process());
+  } catch (const Error& e) {
+    throw Error(fmt::format("restore of pid {} failed (file locks): {}", ctx.pid(), e.what()));
+  }
+}
+
 void RestoreDriver::checkTree(const img::Tree& tree, const std::filesystem::path& dir) {
   if (tree.processes_size() == 0) fail("image {}: holds no process: it is corrupt", dir.string());
   if (tree.processes(0).pid() != tree.root_pid() || tree.processes(0).zombie())
@@ -84,7 +105,18 @@ void RestoreDriver::checkTree(const img::Tree& tree, const std::filesystem::path
     if (p.pid() != tree.root_pid() && !seen.count(p.ppid()))
       fail("image {}: the parent {} of pid {} is not saved before it: it is corrupt",
            dir.string(), p.ppid(), p.pid());
+    for (int32_t with : {p.files_shared_with(), p.fs_shared_with()})
+      if (with != 0 && (with != p.ppid() || p.zombie() || p.pid() == tree.root_pid()))
+        fail("image {}: pid {} shares a table with pid {}, which is not its restored parent: it "
+             "is corrupt",
+             dir.string(), p.pid(), with);
   }
+  std::set<pid_t> zombies;
+  for (const auto& p : tree.processes())
+    if (p.zombie()) zombies.insert(p.pid());
+  for (const auto& p : tree.processes())
+    if (zombies.count(p.files_shared_with()) || zombies.count(p.fs_shared_with()))
+      fail("image {}: pid {} shares a table with a zombie: it is corrupt", dir.string(), p.pid());
 }
 
 void RestoreDriver::checkInheritFds(const img::Tree& tree, const RestoreOptions& opts) {
@@ -150,16 +182,32 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
   for (const auto& p : tree.processes())
     if (ProcFs::exists(p.pid())) fail("cannot restore: {}", ProcFs::describe(p.pid()));
 
-  // The shells, parents first: each child is forked by its parent's shell, so the tree has
-  // its saved shape; then process groups led by others are joined, zombies end.
+  // The shells, parents first: each child is forked by its parent's shell once the parent's
+  // memory is in place (the child inherits what it shared), so the tree has its saved shape;
+  // then process groups led by others are joined, zombies end.
   ShellGuard guard;
   ProcessBuilder::createShell(*members[0].ctx, guard, tree);
+  runBeforeChildren(*members[0].ctx, members[0].restorers);
   for (size_t i = 1; i < members.size(); ++i) {
-    RestoreContext& parent = *members[index.at(members[i].ctx->process().ppid())].ctx;
-    ProcessBuilder::createChildShell(*members[i].ctx, parent, guard);
+    Member& parent = members[index.at(members[i].ctx->process().ppid())];
+    ProcessBuilder::createChildShell(*members[i].ctx, *parent.ctx, guard);
+    auto& own = members[i].restorers;
+    for (size_t k = 0; k < own.size() && k < parent.restorers.size(); ++k)
+      own[k]->bornFrom(*parent.restorers[k]);
+    runBeforeChildren(*members[i].ctx, own);
   }
   for (auto& m : members)
     ProcessBuilder::joinProcessGroup(*m.ctx, index.count(m.ctx->process().pgid()) != 0);
+  // Of processes sharing cwd, root and umask, the last restored sets them.
+  std::map<pid_t, pid_t> fsTop;
+  std::map<pid_t, RestoreContext*> fsLast;
+  for (auto& m : members) {
+    const img::Process& p = m.ctx->process();
+    fsTop[p.pid()] = m.ctx->sharesFs() ? fsTop.at(p.ppid()) : p.pid();
+    m.ctx->setRestoresFs(false);
+    fsLast[fsTop[p.pid()]] = m.ctx.get();
+  }
+  for (auto& [top, ctx] : fsLast) ctx->setRestoresFs(true);
   for (size_t i = members.size(); i-- > 1;)
     if (members[i].ctx->process().zombie())
       ProcessBuilder::becomeZombie(*members[i].ctx,
@@ -178,6 +226,8 @@ RestoreResult RestoreDriver::run(const std::filesystem::path& dir, const Restore
       if (r->name() == "memory") FaultPoint::hit("restore-after-memory");
     }
   }
+  for (auto& m : members)
+    if (!m.ctx->process().zombie()) takeLocks(*m.ctx);
   for (auto& m : members) {
     if (m.ctx->process().zombie()) continue;
     ProcessBuilder::removeScaffolding(*m.ctx);

@@ -1,5 +1,6 @@
 // RestoreDriver: restores a process tree from an image: validate everything first, build the
-// shells (parents fork their children), run every restorer per process, set the final
+// shells (parents fork their children once their memory is in place), run every restorer per
+// process, take the file locks, set the final
 // registers and let all threads run. On any failure every half-built process is killed, so
 // nothing is left behind.
 #pragma once
@@ -8,8 +9,11 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "restore/RestoreContext.h"
+#include "restore/Restorer.h"
 
 namespace cryo {
 
@@ -25,6 +29,11 @@ class RestoreDriver {
 
  private:
   static void finalizeThreads(RestoreContext& ctx, const img::Process& in);
+  // What each restorer builds before the process's children are created from it.
+  static void runBeforeChildren(RestoreContext& ctx,
+                                std::vector<std::unique_ptr<Restorer>>& restorers);
+  // The process's file locks, taken once every process of the tree is restored.
+  static void takeLocks(RestoreContext& ctx);
   // Refuses a tree whose processes are not listed root first, parents before children.
   static void checkTree(const img::Tree& tree, const std::filesystem::path& dir);
   // Refuses --inherit-fd keys that name no file of the tree, and fds that are not open.

@@ -17,6 +17,12 @@ class Restorer {
   // Checks, before anything is built, that this state can be restored here (files exist,
   // are long enough, ...). Throws an Error saying what is wrong.
   virtual void validate(RestoreContext& /*ctx*/, const img::Process& /*in*/) {}
+  // Builds, before the process's children are created from it (they inherit it), what they
+  // may share with it. Children are created once their parent has run this.
+  virtual void beforeChildren(RestoreContext& /*ctx*/, const img::Process& /*in*/) {}
+  // Tells a child's restorer the same restorer of its parent (which ran beforeChildren()),
+  // before this one runs anything.
+  virtual void bornFrom(const Restorer& /*parentsOwn*/) {}
   // Rebuilds this kind of state inside the process being restored.
   virtual void restore(RestoreContext& ctx, const img::Process& in) = 0;
 };

@@ -18,6 +18,11 @@ int TreeFiles::get(const std::string& key) const {
 
 void TreeFiles::put(const std::string& key, UniqueFd fd) { objects_.emplace(key, std::move(fd)); }
 
+UniqueFd TreeFiles::take(const std::string& key) {
+  auto it = objects_.find(key);
+  return it == objects_.end() ? UniqueFd() : std::move(it->second);
+}
+
 uint64_t TreeFiles::sharedSize(uint64_t ino) const {
   auto it = sizes_.find(ino);
   return it == sizes_.end() ? 0 : it->second;

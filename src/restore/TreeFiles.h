@@ -20,6 +20,9 @@ class TreeFiles {
   // Keeps `fd` (cryo's copy) as the object named `key`; the first copy of a key wins.
   void put(const std::string& key, UniqueFd fd);
   bool has(const std::string& key) const { return objects_.count(key) != 0; }
+  // Hands over cryo's copy of `key` (the key stays, holding nothing): what must be closed
+  // before the tree runs.
+  UniqueFd take(const std::string& key);
   // The size a shared memory object must have for every mapping of it in the tree.
   uint64_t sharedSize(uint64_t ino) const;
   void noteSharedSize(uint64_t ino, uint64_t size);

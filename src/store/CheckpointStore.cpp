@@ -18,6 +18,7 @@
 #include "image/ImageFormat.h"
 #include "image/ImageReader.h"
 #include "image/ImageWriter.h"
+#include "image/StoredFile.h"
 
 namespace fs = std::filesystem;
 
@@ -143,6 +144,7 @@ void CheckpointStore::mergeIntoChild(const StoreEntry& parent, const StoreEntry&
       proc.clear_pages();
       for (const PageSource& src : sources)
         *proc.add_pages() = writer.pages().append(src.vaddr, src.data, src.nrPages);
+      StoredFile::copyAll(chain.newest(), proc, writer.pages());  // (deleted files' bytes)
     }
     img::Manifest m = chain.newest().manifest();
     m.clear_parent();

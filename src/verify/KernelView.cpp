@@ -2,6 +2,10 @@
 // tree with the one that was checkpointed.
 #include "verify/KernelView.h"
 
+#include <linux/kcmp.h>
+#include <netinet/tcp.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
@@ -9,11 +13,27 @@
 
 #include <fmt/format.h>
 
+#include "common/SockDiag.h"
+
 namespace cryo {
 
 namespace {
 
 std::string slurp(const std::string& path) { return ProcFs::tryReadFile(path).value_or(""); }
+
+// A UNIX listening socket ("socket:[INODE]"): how many connections wait in its backlog, not
+// accepted yet (sock_diag).
+void backlogField(const std::string& target, const std::string& fd, KernelView::Fields& out) {
+  uint64_t ino = std::strtoull(target.c_str() + 8, nullptr, 10);
+  std::optional<UnixDiag> u;
+  try {
+    u = SockDiag().unixSocket(ino);
+  } catch (const std::exception&) {
+    out[fd + " backlog"] = "? (sock_diag failed)";
+    return;
+  }
+  if (u && u->state == TCP_LISTEN) out[fd + " backlog"] = std::to_string(u->icons.size());
+}
 
 std::string link(const std::string& path) {
   char buf[4096];
@@ -79,6 +99,18 @@ void KernelView::identityFields(pid_t pid, Fields& out) {
   out["session"] = session;
 }
 
+// What the process shares with its parent without being a thread of it (clone flags): its fd
+// table, cwd/root/umask, signal handlers, address space.
+void KernelView::sharingFields(pid_t pid, pid_t ppid, Fields& out) {
+  static const std::pair<int, const char*> kShared[] = {
+      {KCMP_FILES, "files"}, {KCMP_FS, "fs"}, {KCMP_SIGHAND, "sighand"}, {KCMP_VM, "vm"}};
+  std::string shared;
+  for (const auto& [type, name] : kShared)
+    if (ppid > 0 && ::syscall(SYS_kcmp, pid, ppid, type, 0, 0) == 0)
+      shared += std::string(shared.empty() ? "" : " ") + name;
+  out["shared with parent"] = shared.empty() ? "none" : shared;
+}
+
 // Lines of /proc/PID/status that are state the task owns.
 void KernelView::statusFields(const std::string& prefix, const std::string& text, Fields& out,
                               bool thread) {
@@ -116,7 +148,8 @@ void KernelView::mapFields(const std::vector<MapsEntry>& maps, Fields& out) {
   }
 }
 
-// One field per fd: what it refers to, then its fdinfo (flags, position, locks).
+// One field per fd: what it refers to (and a UNIX listener's backlog), then its fdinfo (flags,
+// position, locks, files in flight).
 void KernelView::fdFields(pid_t pid, Fields& out) {
   std::vector<int> fds;
   try {
@@ -128,6 +161,7 @@ void KernelView::fdFields(pid_t pid, Fields& out) {
     std::string fd = "fd " + std::to_string(n);
     std::string target = link(ProcFs::path(pid, "fd/" + std::to_string(n)));
     out[fd] = kindOf(target);
+    if (target.rfind("socket:[", 0) == 0) backlogField(target, fd, out);
     bool pipeOrSocket = target.rfind("pipe:", 0) == 0 || target.rfind("socket:", 0) == 0;
     std::istringstream info(slurp(ProcFs::path(pid, "fdinfo/" + std::to_string(n))));
     std::multiset<std::string> locks;  // listed in the order they were taken: sorted
@@ -143,7 +177,8 @@ void KernelView::fdFields(pid_t pid, Fields& out) {
         locks.insert(stableLock(v));
         continue;
       }
-      if (k == "flags" || (k == "pos" && !pipeOrSocket) ||
+      // (scm_fds: the files in flight in a UNIX socket's queue, or in its backlog's.)
+      if (k == "flags" || (k == "pos" && !pipeOrSocket) || k == "scm_fds" ||
           k == "inotify wd") {
         std::string key = fd + " " + k;
         out[key] += (out.count(key) && !out[key].empty() ? "; " : "") + v;
@@ -154,6 +189,45 @@ void KernelView::fdFields(pid_t pid, Fields& out) {
       all += (all.empty() ? "" : "; ") + l;
     }
   }
+}
+
+// Which fds and mappings of files deleted while open or mapped are one file: a restore makes
+// such a file again with another inode number, but as one file for all of them. One field,
+// the groups in the order their first member is listed: "fd 3 = map 7f00-7f10; fd 5".
+void KernelView::deletedFileFields(pid_t pid, const std::vector<MapsEntry>& maps, Fields& out) {
+  std::vector<std::pair<std::pair<dev_t, ino_t>, std::string>> seen;
+  static const std::string kDeleted = " (deleted)";
+  auto add = [&](const std::string& shown, const std::string& proc, const std::string& name) {
+    if (shown.size() <= kDeleted.size() || shown[0] != '/' ||
+        shown.compare(shown.size() - kDeleted.size(), kDeleted.size(), kDeleted) != 0 ||
+        shown.rfind("/memfd:", 0) == 0 || shown.rfind("/dev/zero", 0) == 0 ||
+        shown.rfind("/SYSV", 0) == 0)
+      return;  // (not a deleted file: shared memory objects show so too)
+    struct stat st {};
+    if (::stat(ProcFs::path(pid, proc).c_str(), &st) != 0) return;
+    seen.push_back({{st.st_dev, st.st_ino}, name});
+  };
+  std::vector<int> fds;
+  try {
+    fds = ProcFs::fds(pid);
+  } catch (const std::exception&) {
+  }
+  for (int n : fds)
+    add(link(ProcFs::path(pid, "fd/" + std::to_string(n))), "fd/" + std::to_string(n),
+        "fd " + std::to_string(n));
+  for (const MapsEntry& m : maps)
+    add(m.path, fmt::format("map_files/{:x}-{:x}", m.start, m.end),
+        fmt::format("map {:x}-{:x}", m.start, m.end));
+  std::string groups;
+  std::set<size_t> done;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (done.count(i)) continue;
+    groups += groups.empty() ? "" : "; ";
+    groups += seen[i].second;
+    for (size_t j = i + 1; j < seen.size(); ++j)
+      if (seen[j].first == seen[i].first && done.insert(j).second) groups += " = " + seen[j].second;
+  }
+  if (!groups.empty()) out["deleted files"] = groups;
 }
 
 void KernelView::threadFields(pid_t pid, Fields& out, bool state) {
@@ -195,12 +269,14 @@ KernelView::Fields KernelView::ofProcess(pid_t pid, const std::vector<MapsEntry>
   identityFields(pid, f);
   if (f.count("gone") || f["zombie"] == "yes") return f;  // a zombie shows nothing it owns
   statusFields("", slurp(ProcFs::path(pid, "status")), f, false);
+  sharingFields(pid, static_cast<pid_t>(std::strtol(f["ppid"].c_str(), nullptr, 10)), f);
   f["cwd"] = link(ProcFs::path(pid, "cwd"));
   f["root"] = link(ProcFs::path(pid, "root"));
   f["exe"] = link(ProcFs::path(pid, "exe"));
   limitFields(pid, f);
   mapFields(maps, f);
   fdFields(pid, f);
+  deletedFileFields(pid, maps, f);
   threadFields(pid, f, threadState);
   return f;
 }

@@ -1,5 +1,5 @@
 // KernelView: what the kernel shows of a process tree, field by field (identity, credentials,
-// signals, limits, directories, mappings with their VmFlags, fds with their fdinfo flags,
+// signals, what it shares with its parent, limits, directories, mappings with their VmFlags, fds with their fdinfo flags,
 // positions and locks, threads), to compare a restored tree with the one that was
 // checkpointed: a difference names the process, the object and the field. The dump records
 // each process's view in the image; `cryo restore --verify` and the tests compare with it.
@@ -22,7 +22,9 @@ class KernelView {
 
   // Changes whenever a field's name or form changes: a view recorded by another version is
   // not compared.
-  static constexpr uint32_t kVersion = 2;  // 2: lock lines without list position and inode
+  // 2: lock lines without list position and inode; 3: what a process shares with its parent;
+  // 4: which fds and mappings of deleted files are one file.
+  static constexpr uint32_t kVersion = 4;
   // A value that compares equal to any other (a field the kernel shows differently while a
   // thread sits in certain system calls).
   static constexpr const char* kAny = "(any)";
@@ -47,9 +49,11 @@ class KernelView {
   static void identityFields(pid_t pid, Fields& out);
   static void statusFields(const std::string& prefix, const std::string& text, Fields& out,
                            bool thread);
+  static void sharingFields(pid_t pid, pid_t ppid, Fields& out);
   static void limitFields(pid_t pid, Fields& out);
   static void mapFields(const std::vector<MapsEntry>& maps, Fields& out);
   static void fdFields(pid_t pid, Fields& out);
+  static void deletedFileFields(pid_t pid, const std::vector<MapsEntry>& maps, Fields& out);
   static void threadFields(pid_t pid, Fields& out, bool state);
 };
 

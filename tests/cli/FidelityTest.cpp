@@ -45,7 +45,8 @@ TEST_P(Fidelity, restored_tree_shows_the_kernel_what_the_checkpointed_tree_did) 
 // run its handler, with their signals blocked, while it waits).
 INSTANTIATE_TEST_SUITE_P(Programs, Fidelity,
                          ::testing::Values("anon_fds", "proc_tree", "shm_tree", "shell_pipeline",
-                                           "unix_sockets", "unix_server", "file_locks"));
+                                           "unix_sockets", "unix_server", "file_locks",
+                                           "shared_tables", "cow_tree", "unix_backlog_rights"));
 
 }  // namespace
 

@@ -150,7 +150,8 @@ INSTANTIATE_TEST_SUITE_P(Programs, RoundTrip,
                                            "static_compute", "py_compute", "anon_fds",
                                            "posix_timers", "proc_tree", "shm_tree", "shell_pipeline",
                                            "xz_threads", "unix_sockets", "unix_server", "vm_flags",
-                                           "epoll_stale"),
+                                           "epoll_stale", "shared_tables", "cow_tree",
+                                           "unix_backlog_rights"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

@@ -1,7 +1,9 @@
 // SharedStateTest: state a restore could not give back as it was is refused by name, and the
 // task runs on unharmed: a file lease, a flock lock on a description a process outside the
-// tree shares or that only a mapping holds, and processes that share an fd table, cwd and root, or signal handlers (clone
-// without CLONE_THREAD). (File locks themselves are restored: FileLockTest.)
+// tree shares or that only a mapping holds, processes sharing signal handlers (clone without
+// CLONE_THREAD), and an fd table shared by two processes but not with their parent. (File
+// locks themselves are restored: FileLockTest; tables shared from parent to child:
+// SharedTablesTest.)
 #include <filesystem>
 #include <fstream>
 
@@ -54,8 +56,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Refused{"flock_outside",
                               "holds a flock LOCK_EX lock .*FLOCK.*outside the dumped tree"},
                       Refused{"flock_mapped", "flock lock .*no fd .*mapped.bin.*mapping"},
-                      Refused{"clone_files", "share one fd table"},
-                      Refused{"clone_fs", "share one cwd, root and umask"},
+                      Refused{"files_siblings",
+                              "share one fd table .*does not share it with its parent"},
                       Refused{"clone_sighand", "share one (signal handlers|address space)"}),
     [](const auto& info) { return info.param.mode; });
 

@@ -72,7 +72,8 @@ INSTANTIATE_TEST_SUITE_P(Programs, VerifyPrograms,
                          ::testing::Values("vm_flags", "anon_fds", "proc_tree", "shm_tree",
                                            "signals", "threads", "unix_sockets", "unix_server",
                                            "epoll_stale",
-                                           "file_locks"),
+                                           "file_locks", "shared_tables", "cow_tree",
+                                           "unix_backlog_rights"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

@@ -1,8 +1,10 @@
 // FileMappingCacheTest: a file mapping described while the task ran is reused only while
 // /proc/PID/maps shows it unchanged: the same file at the same place, not another file
-// mapped over it, not a file renamed over its path; one that cannot be described is left out.
+// mapped over it, not a file renamed over its path; one that cannot be described is left out;
+// a deleted file is described by its old name and inode.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -97,10 +99,29 @@ TEST_F(FileMappingCacheTest, file_renamed_over_its_path_and_mapped_again_is_not_
 TEST_F(FileMappingCacheTest, mapping_that_cannot_be_described_is_left_out) {
   fs::path a = makeFile("a", 'a');
   mapAt(a);
-  fs::remove(a);  // a deleted file cannot be checkpointed: described (and refused) frozen
+  // The mapped name removed while another hard link remains cannot be checkpointed: described
+  // (and refused) frozen.
+  fs::create_hard_link(a, dir_ / "b");
+  fs::remove(a);
   auto cache = FileMappingCache::of(::getpid(), ProcFs::maps(::getpid(), true));
   EXPECT_EQ(cache->find(ours()), nullptr);
   EXPECT_THROW(MemoryCollector::describe(::getpid(), ours()), std::exception);
+}
+
+TEST_F(FileMappingCacheTest, deleted_mapped_file_is_described_by_its_old_name_and_inode) {
+  fs::path a = makeFile("a", 'a');
+  mapAt(a);
+  struct stat st {};
+  ASSERT_EQ(::stat(a.c_str(), &st), 0);
+  fs::remove(a);
+  auto cache = FileMappingCache::of(::getpid(), ProcFs::maps(::getpid(), true));
+  const img::Vma* v = cache->find(ours());
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->kind(), img::Vma::FILE);
+  EXPECT_TRUE(v->deleted());
+  EXPECT_EQ(v->path(), a.string());
+  EXPECT_EQ(v->file().ino(), st.st_ino);
+  EXPECT_FALSE(v->has_deleted_data());  // (its bytes are stored frozen)
 }
 
 }  // namespace

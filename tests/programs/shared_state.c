@@ -2,8 +2,9 @@
  * lease (a read lease, F_SETLEASE, on a file of its work directory), flock_outside (a flock
  * lock on a description it shares with a process outside its tree: a grandchild whose parent
  * has exited, which holds it until the gate opens), flock_mapped (a flock lock held only by a
- * mapping of the file: its fd closed after mmap), clone_files, clone_fs, clone_sighand (a
- * child made by clone() sharing that table with it). Prints "ready" once the state is in
+ * mapping of the file: its fd closed after mmap), clone_sighand (a child made by clone()
+ * sharing its signal handlers), files_siblings (two children made by clone() with CLONE_FILES,
+ * whose parent then leaves their fd table: they share one their parent does not). Prints "ready" once the state is in
  * place; waits at the test gate (CRYO_TEST_GATE) before its last step. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #define STEPS 10
 
 static volatile int g_stop;
+static pid_t g_second = -1;  /* files_siblings: the second child */
 
 static int child_main(void* arg) {
   (void)arg;
@@ -51,12 +53,16 @@ static void lock_file(const char* mode) {
 
 static pid_t clone_sharing(const char* mode) {
   static char stack[256 * 1024];
+  static char stack2[256 * 1024];
   int flags = SIGCHLD;
-  if (!strcmp(mode, "clone_files")) flags |= CLONE_FILES;
-  if (!strcmp(mode, "clone_fs")) flags |= CLONE_FS;
+  if (!strcmp(mode, "files_siblings")) flags |= CLONE_FILES;
   if (!strcmp(mode, "clone_sighand")) flags |= CLONE_SIGHAND | CLONE_VM;
   pid_t c = clone(child_main, stack + sizeof stack, flags, NULL);
   if (c < 0) prog_die("clone");
+  if (strcmp(mode, "files_siblings") != 0) return c;
+  g_second = clone(child_main, stack2 + sizeof stack2, flags, NULL);
+  if (g_second < 0) prog_die("clone");
+  if (unshare(CLONE_FILES) != 0) prog_die("unshare");
   return c;
 }
 
@@ -77,6 +83,10 @@ int main(int argc, char** argv) {
     if (strcmp(mode, "clone_sighand") == 0) g_stop = 1;  /* shares our memory */
     else kill(child, SIGKILL);
     waitpid(child, NULL, 0);
+  }
+  if (g_second > 0) {
+    kill(g_second, SIGKILL);
+    waitpid(g_second, NULL, 0);
   }
   prog_say("checksum %016llx\n", (unsigned long long)sum);
   return 0;

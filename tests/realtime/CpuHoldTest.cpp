@@ -1,5 +1,7 @@
 // CpuHoldTest: a held thread runs on the CPUs given and gets its own CPU list back at release;
-// a thread gone before the release is skipped; the hold remembers each thread's own list.
+// a thread gone before the release is skipped; the hold remembers each thread's own list; a
+// thread born during the hold with the hold's CPUs (inherited from a held creator) gets its
+// creator's own list at the release, one older than the hold keeps its own.
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -8,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "PausedChild.h"
+#include "common/ProcFs.h"
 #include "realtime/CpuHold.h"
 
 namespace cryo {
@@ -67,6 +70,36 @@ TEST_F(CpuHoldTest, thread_gone_before_the_release_is_skipped) {
   CpuHold hold({child_}, only(1));
   stopChild();
   EXPECT_NO_THROW(hold.release());
+}
+
+TEST_F(CpuHoldTest, thread_born_with_the_hold_s_cpus_gets_its_creator_s_own_list) {
+  cpu_set_t one = only(1), zero = only(0);
+  uint64_t since = CpuHold::ticksNow();
+  CpuHold hold({child_}, one);  // the creator, moved on its way to stop
+  PausedChild born;             // made since, with the CPUs its creator had meanwhile
+  ASSERT_EQ(::sched_setaffinity(born.pid(), sizeof one, &one), 0);
+  hold.holdBorn(born.pid(), {child_}, since);
+  auto own = hold.original(born.pid());
+  ASSERT_TRUE(own.has_value());
+  EXPECT_TRUE(CPU_EQUAL(&*own, &zero)) << "recorded with the hold's CPUs, not its creator's";
+  hold.release();
+  cpu_set_t now = cpusOf(born.pid());
+  EXPECT_TRUE(CPU_EQUAL(&now, &zero)) << "the born thread kept cryo's CPUs after the release";
+}
+
+TEST_F(CpuHoldTest, thread_older_than_the_hold_keeps_its_own_list_even_if_it_is_the_hold_s) {
+  cpu_set_t one = only(1);
+  PausedChild older;  // pinned to the hold's CPUs by itself, before the hold
+  ASSERT_EQ(::sched_setaffinity(older.pid(), sizeof one, &one), 0);
+  uint64_t since = ProcFs::stat(older.pid()).startTime + 1;
+  CpuHold hold({child_}, one);
+  hold.holdBorn(older.pid(), {child_}, since);
+  auto own = hold.original(older.pid());
+  ASSERT_TRUE(own.has_value());
+  EXPECT_TRUE(CPU_EQUAL(&*own, &one)) << "an older thread's own list was replaced";
+  hold.release();
+  cpu_set_t now = cpusOf(older.pid());
+  EXPECT_TRUE(CPU_EQUAL(&now, &one));
 }
 
 }  // namespace

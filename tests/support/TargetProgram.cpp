@@ -101,6 +101,14 @@ const std::vector<TargetProgram>& TargetProgram::all() {
       TargetProgram("vm_flags", Kind::Native, milliseconds(700), 1, {}, {}),
       // POSIX, OFD and flock locks held by a parent and its child, proved after the gate.
       TargetProgram("file_locks", Kind::Native, milliseconds(100), 1, {}, {}),
+      // Processes sharing an fd table and cwd/root/umask (clone without CLONE_THREAD).
+      TargetProgram("shared_tables", Kind::Native, milliseconds(100), 1, {}, {}),
+      // A parent, child and grandchild sharing memory copy-on-write, counted by each.
+      TargetProgram("cow_tree", Kind::Native, milliseconds(100), 1, {}, {}),
+      // Files and a FIFO deleted while open or mapped, used again after the gate.
+      TargetProgram("deleted_files", Kind::Native, milliseconds(100), 1, {}, {}),
+      // Connections waiting in UNIX listeners' backlogs and files in flight over UNIX sockets.
+      TargetProgram("unix_backlog_rights", Kind::Native, milliseconds(100), 1, {}, {}),
   };
   return programs;
 }
@@ -144,7 +152,8 @@ std::vector<std::string> TargetProgram::argv(const fs::path& workdir) const {
     args.push_back(workdir.string());
   }
   if (name_ == "unix_sockets" || name_ == "unix_server" || name_ == "inet_server" ||
-      name_ == "file_locks")
+      name_ == "file_locks" || name_ == "shared_tables" || name_ == "deleted_files" ||
+      name_ == "unix_backlog_rights")
     args.push_back(workdir.string());
   return args;
 }

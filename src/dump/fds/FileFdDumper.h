@@ -1,9 +1,8 @@
 // FileFdDumper: fds that name a path: regular files (the path must still name the very file
-// that is open), files deleted while open (contents stored), directories, character devices
-// (a terminal on a standard stream is INHERITED) and FIFOs with their buffered bytes.
+// that is open), files deleted while open (contents stored once per inode, see DeletedFiles),
+// directories, character devices (a terminal on a standard stream is INHERITED) and FIFOs,
+// named or deleted, with their buffered bytes.
 #pragma once
-
-#include <set>
 
 #include "dump/fds/FdDumper.h"
 
@@ -17,7 +16,7 @@ class FileFdDumper : public FdDumper {
             img::FileDescription& d) override;
 
  private:
-  std::set<uint64_t> fifoDataTaken_;  // FIFO inodes whose bytes are stored
+  static void dumpFifo(DumpContext& ctx, const OpenFd& f, bool deleted, img::FileDescription& d);
 };
 
 }  // namespace cryo

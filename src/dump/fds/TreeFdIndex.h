@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/UniqueFd.h"
 #include "dump/fds/FdTable.h"
 #include "dump/fds/TcpResets.h"
 
@@ -38,6 +39,9 @@ class TreeFdIndex {
   bool claimOnce(const std::string& key) { return claimed_.insert(key).second; }
   // TCP connections to reset once the dump has ended well (--tcp-close).
   TcpResets& tcpResets() { return tcpResets_; }
+  // cryo's copies of the open files found in flight in UNIX socket queues that no fd of the
+  // tree holds, numbered 1, 2, ... in the order found (see InFlightFiles).
+  std::vector<UniqueFd>& inFlightOnly() { return inFlightOnly_; }
 
  private:
   std::map<pid_t, FdTable> tables_;
@@ -45,6 +49,7 @@ class TreeFdIndex {
   std::set<uint64_t> readers_, writers_, inodes_;
   std::set<std::string> claimed_;
   TcpResets tcpResets_;
+  std::vector<UniqueFd> inFlightOnly_;
 };
 
 }  // namespace cryo

@@ -1,6 +1,7 @@
 // UnixSocketDumper: AF_UNIX sockets (stream, datagram, seqpacket): name, peer (found with
-// sock_diag; it must be held by the dumped tree), listening backlog, shutdown state, socket
-// options and the receive queue (read without consuming it, stored once per tree).
+// sock_diag; it must be held by the dumped tree), listening backlog and the connections
+// waiting in it, shutdown state, socket options and the receive queue with the files in
+// flight in it (read without consuming it, stored once per tree).
 #include "dump/fds/UnixSocketDumper.h"
 
 #include <netinet/tcp.h>
@@ -17,6 +18,8 @@
 #include "common/ProcFs.h"
 #include "common/SockDiag.h"
 #include "dump/DumpContext.h"
+#include "dump/fds/InFlightFiles.h"
+#include "dump/fds/TreeFdIndex.h"
 
 namespace cryo {
 
@@ -65,8 +68,10 @@ class QueuePeek {
 
   // Peeks the next chunk (a stream's next bytes, a datagram's whole message) into `buf`.
   // Returns the length (a datagram's full length, even if longer than buf), or -1 at the end
-  // of the queue; the sender's name, if it had one, goes to `sender`.
-  ssize_t next(std::vector<char>& buf, std::string* sender, bool datagram) {
+  // of the queue; the sender's name, if it had one, goes to `sender`, and cryo's copies of
+  // the files in flight with it (SCM_RIGHTS) to `files`.
+  ssize_t next(std::vector<char>& buf, std::string* sender, bool datagram,
+               std::vector<UniqueFd>& files) {
     sockaddr_un from{};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(256)];
     iovec iov{buf.data(), buf.size()};
@@ -84,20 +89,19 @@ class QueuePeek {
     } while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -1;
     if (n < 0) failErrno("{}: cannot read its receive queue (recvmsg MSG_PEEK)", who_);
-    bool rights = false;
+    files.clear();
     for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      rights = true;
       size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       for (size_t i = 0; i < count; ++i) {
         int got;
         std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-        ::close(got);  // the peek gave cryo copies of the files in flight
+        files.emplace_back(got);
       }
     }
-    if (rights || (m.msg_flags & MSG_CTRUNC))
-      fail("{}: file descriptors are in flight in its receive queue (SCM_RIGHTS); cannot "
-           "checkpoint it",
+    if (m.msg_flags & MSG_CTRUNC)
+      fail("{}: a message of its receive queue carries more control data than cryo reads; "
+           "cannot checkpoint it",
            who_);
     if (sender) {
       sender->clear();
@@ -113,28 +117,53 @@ class QueuePeek {
   int orig_ = -1;
 };
 
-void readQueue(const UniqueFd& copy, const UnixDiag& u, const std::string& who, US& s) {
+// Records the files in flight with message `m` (the `index`th of the queue).
+size_t addFiles(DumpContext& ctx, const std::vector<UniqueFd>& files, const std::string& who,
+                int index, img::SocketMessage& m) {
+  std::string what = fmt::format("{}: message {} of its receive queue", who, index);
+  for (const UniqueFd& f : files) InFlightFiles::describe(ctx, f, what, *m.add_files());
+  return files.size();
+}
+
+// A stream's queue: its bytes. Files in flight in it are refused: they ride with the record
+// they were sent with, and what peeking shows cannot tell that record apart from the bytes
+// queued before it (a peek that ends in those bytes hands the files out too), while a read
+// of those bytes alone would not get them.
+void readStream(QueuePeek& peek, std::vector<char>& buf, const std::string& who, US& s) {
+  std::string all;
+  for (;;) {
+    std::vector<UniqueFd> got;
+    ssize_t n = peek.next(buf, nullptr, false, got);
+    if (n <= 0) break;  // end of the queue (-1), or end of file (0)
+    if (!got.empty())
+      fail("{}: {} file descriptor(s) are in flight in the receive queue of this stream socket "
+           "(SCM_RIGHTS), where the bytes they ride with cannot be told apart from the bytes "
+           "before them without consuming the queue; cannot checkpoint it",
+           who, got.size());
+    all.append(buf.data(), static_cast<size_t>(std::min<ssize_t>(n, buf.size())));
+    peek.setOff(static_cast<int>(all.size()));
+  }
+  if (!all.empty()) s.add_queue()->set_data(std::move(all));
+}
+
+// The receive queue; returns the number of files in flight in it.
+size_t readQueue(DumpContext& ctx, const UniqueFd& copy, const UnixDiag& u,
+                 const std::string& who, US& s) {
   QueuePeek peek(copy.get(), who);
   std::vector<char> buf(std::max<size_t>(65536, u.rqueue + 1));
   if (u.type == SOCK_STREAM) {
-    std::string all;
-    for (;;) {
-      ssize_t n = peek.next(buf, nullptr, false);
-      if (n <= 0) break;  // end of the queue (-1), or end of file (0)
-      all.append(buf.data(), static_cast<size_t>(std::min<ssize_t>(n, buf.size())));
-      peek.setOff(static_cast<int>(all.size()));
-    }
-    if (!all.empty()) s.add_queue()->set_data(std::move(all));
-    return;
+    readStream(peek, buf, who, s);
+    return 0;
   }
   // Datagrams and seqpacket records: one message each, boundaries kept.
-  size_t off = 0;
+  size_t off = 0, files = 0;
   for (size_t count = 0;; ++count) {
     if (count > 1000000) fail("{}: its receive queue does not end", who);
     std::string sender;
-    ssize_t n = peek.next(buf, &sender, true);
+    std::vector<UniqueFd> got;
+    ssize_t n = peek.next(buf, &sender, true, got);
     if (n < 0) break;
-    if (n == 0 && u.type == SOCK_SEQPACKET && (u.shutdown & 1)) break;  // end of file
+    if (n == 0 && u.type == SOCK_SEQPACKET && (u.shutdown & 1) && got.empty()) break;  // EOF
     if (static_cast<size_t>(n) > buf.size()) {
       // Longer than the buffer: read it again whole.
       buf.resize(static_cast<size_t>(n));
@@ -145,9 +174,11 @@ void readQueue(const UniqueFd& copy, const UnixDiag& u, const std::string& who, 
     img::SocketMessage* m = s.add_queue();
     m->set_data(buf.data(), static_cast<size_t>(n));
     if (!sender.empty()) m->set_sender(pathName(sender));
+    files += addFiles(ctx, got, who, s.queue_size(), *m);
     off += static_cast<size_t>(n);
     peek.setOff(static_cast<int>(off));
   }
+  return files;
 }
 
 void saveOptions(int fd, const std::string& who, US& s) {
@@ -167,9 +198,67 @@ void saveOptions(int fd, const std::string& who, US& s) {
 
 }  // namespace
 
+uint64_t UnixSocketDumper::pendingOn(SockDiag& diag, uint64_t client) {
+  if (!pendingOn_) {
+    pendingOn_.emplace();
+    for (const UnixDiag& l : diag.unixSockets())
+      if (l.state == TCP_LISTEN)
+        for (uint64_t c : l.icons)
+          if (c) (*pendingOn_)[c] = l.ino;
+  }
+  auto it = pendingOn_->find(client);
+  return it == pendingOn_->end() ? 0 : it->second;
+}
+
+void UnixSocketDumper::refuseSent(const UnixDiag& client, const std::string& who,
+                                  const std::string& listener) {
+  if (client.wqueue == 0) return;
+  fail("{}: the connection of socket:[{}] to listening socket {} waits in its backlog (not "
+       "accepted yet) holding data the client sent ({} bytes of buffers): the queue of a "
+       "connection not accepted yet cannot be read; cannot checkpoint it",
+       who, client.ino, listener, client.wqueue);
+}
+
+void UnixSocketDumper::savePending(DumpContext& ctx, SockDiag& diag, const UnixDiag& u,
+                                   const std::string& who, img::UnixSocket& s) {
+  std::string name = printable(u.name);
+  if (u.icons.size() != u.rqueue)
+    fail("{}: listening socket {} has {} connection(s) waiting in its backlog, sock_diag "
+         "lists {}; cannot checkpoint it",
+         who, name, u.rqueue, u.icons.size());
+  for (uint64_t c : u.icons) {
+    if (c == 0)
+      fail("{}: listening socket {} has a connection waiting in its backlog (not accepted yet) "
+           "whose client was closed: what it sent cannot be read; cannot checkpoint it",
+           who, name);
+    if (!ctx.fdIndex().holdsInode(c))
+      fail("{}: listening socket {} has a connection waiting in its backlog (not accepted yet) "
+           "from socket:[{}], which is outside the dumped tree; cannot checkpoint it",
+           who, name, c);
+    auto client = diag.unixSocket(c);
+    if (!client) fail("{}: sock_diag does not know socket:[{}], a client of {}", who, c, name);
+    refuseSent(*client, who, name);
+    s.add_pending(c);
+  }
+}
+
+void UnixSocketDumper::notePending(DumpContext& ctx, SockDiag& diag, uint64_t listener,
+                                   const UnixDiag& u, const std::string& who) {
+  auto l = diag.unixSocket(listener);
+  std::string name = l ? printable(l->name) : "(gone)";
+  if (!ctx.fdIndex().holdsInode(listener))
+    fail("{}: its connection waits in the backlog (not accepted yet) of listening socket "
+         "socket:[{}] ({}), which is outside the dumped tree; cannot checkpoint it",
+         who, listener, name);
+  refuseSent(u, who, name);
+}
+
 bool UnixSocketDumper::peerInTree(DumpContext& ctx, SockDiag& diag, const OpenFd& f) {
   auto u = diag.unixSocket(f.st.st_ino);
-  return u && u->hasPeer && u->peer && ctx.fdIndex().holdsInode(u->peer);
+  if (!u || !u->hasPeer) return false;
+  // (A client waiting in a listener's backlog shows no peer: the listener counts.)
+  uint64_t peer = u->peer ? u->peer : pendingOn(diag, u->ino);
+  return peer && ctx.fdIndex().holdsInode(peer);
 }
 
 void UnixSocketDumper::dump(DumpContext& ctx, SockDiag& diag, const OpenFd& f,
@@ -210,17 +299,29 @@ void UnixSocketDumper::dump(DumpContext& ctx, SockDiag& diag, const OpenFd& f,
     }
   }
 
+  auto info = ProcFs::fdInfo(pid, f.fd);
+  auto it = info.find("scm_fds");
+  unsigned long inFlight = it == info.end() ? 0 : std::strtoul(it->second.c_str(), nullptr, 10);
   if (u.state == TCP_LISTEN) {
     s.set_state(US::LISTENING);
     s.set_backlog(u.wqueue);
-    if (u.rqueue > 0)
-      fail("{}: listening socket {} has {} connection(s) waiting in its backlog (not accepted "
-           "yet); cannot checkpoint it",
-           who, printable(u.name), u.rqueue);
+    savePending(ctx, diag, u, who, s);
+    if (inFlight > 0)
+      fail("{}: listening socket {}: {} file descriptor(s) are in flight in the connections "
+           "waiting in its backlog (not accepted yet), whose queues cryo cannot read; cannot "
+           "checkpoint it",
+           who, printable(u.name), inFlight);
   } else if (u.hasPeer) {
     s.set_state(US::CONNECTED);
     if (u.peer == 0) {
-      s.set_peer_closed(true);  // the kernel keeps a closed peer until this end goes
+      // The peer is gone (the kernel keeps a closed peer until this end goes), or is the
+      // server side of a connection waiting in a listener's backlog.
+      if (uint64_t on = pendingOn(diag, u.ino)) {
+        notePending(ctx, diag, on, u, who);
+        s.set_pending_on(on);
+      } else {
+        s.set_peer_closed(true);
+      }
     } else if (ctx.fdIndex().holdsInode(u.peer)) {
       s.set_peer_ino(u.peer);
     } else {
@@ -240,11 +341,6 @@ void UnixSocketDumper::dump(DumpContext& ctx, SockDiag& diag, const OpenFd& f,
     s.set_state(US::UNCONNECTED);
   }
 
-  auto info = ProcFs::fdInfo(pid, f.fd);
-  if (auto it = info.find("scm_fds"); it != info.end() && std::strtoul(it->second.c_str(), nullptr, 10) > 0)
-    fail("{}: {} file descriptor(s) are in flight in its receive queue (SCM_RIGHTS); cannot "
-         "checkpoint it",
-         who, it->second);
   saveOptions(copy.get(), who, s);
   s.set_peek_off(intOpt(copy.get(), SOL_SOCKET, SO_PEEK_OFF, who, "SO_PEEK_OFF"));
   // A stream or seqpacket socket neither connected nor listening (bound or not) has no queue,
@@ -253,7 +349,11 @@ void UnixSocketDumper::dump(DumpContext& ctx, SockDiag& diag, const OpenFd& f,
       s.state() == US::CONNECTED || (s.state() == US::UNCONNECTED && u.type == SOCK_DGRAM);
   if (hasQueue && ctx.fdIndex().claimOnce(fmt::format("unixq:{}", u.ino))) {
     s.set_queue_saved(true);
-    readQueue(copy, u, who, s);
+    size_t files = readQueue(ctx, copy, u, who, s);
+    if (files != inFlight)
+      fail("{}: fdinfo shows {} file descriptor(s) in flight in its receive queue, cryo found "
+           "{} in it; cannot checkpoint it",
+           who, inFlight, files);
     if (s.queue_size() > 0 && s.state() != US::CONNECTED && s.name().empty())
       fail("{}: data is queued in a socket that has neither a name nor a peer; cannot "
            "checkpoint it",

@@ -1,15 +1,14 @@
 // FileFdRestorer: descriptions reopened by path: regular files and directories at their
-// offset, character devices, FIFOs (with their buffered bytes) and deleted files recreated as
-// anonymous files (O_TMPFILE) refilled with their contents.
+// offset, character devices, FIFOs (with their buffered bytes), and files and FIFOs deleted
+// while open, made again (DeletedFileMaker) and reopened at their offset.
 #include "restore/fds/FileFdRestorer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
-
 #include "common/Error.h"
+#include "restore/DeletedFileMaker.h"
 #include "restore/RestoreContext.h"
 #include "restore/fds/FdInstaller.h"
 
@@ -25,7 +24,7 @@ constexpr uint32_t kNoCreate = O_CREAT | O_TRUNC | O_EXCL;
 
 bool FileFdRestorer::handles(FD::Kind kind) const {
   return kind == FD::REGULAR || kind == FD::DIRECTORY || kind == FD::CHARDEV ||
-         kind == FD::FIFO || kind == FD::DELETED_FILE;
+         kind == FD::FIFO || kind == FD::DELETED_FILE || kind == FD::DELETED_FIFO;
 }
 
 void FileFdRestorer::validate(RestoreContext& ctx, const FD& d) {
@@ -48,28 +47,13 @@ void FileFdRestorer::validate(RestoreContext& ctx, const FD& d) {
           (d.kind() == FD::FIFO && !S_ISFIFO(st.st_mode)))
         fail("{}: {} is no longer of the same type", where, d.path());
       break;
-    case FD::DELETED_FILE: {
-      auto dir = std::filesystem::path(d.path()).parent_path();
-      if (!std::filesystem::is_directory(dir))
-        fail("{}: directory {} (where the deleted file was) does not exist", where, dir.string());
+    case FD::DELETED_FILE:
+    case FD::DELETED_FIFO:
+      DeletedFileMaker::validate(ctx, d.file(), d.path(), where);
       break;
-    }
     default:
       break;
   }
-}
-
-// The file made anew has the owner and mode the deleted one had (not the restoring process's,
-// nor its umask's).
-void FileFdRestorer::restoreOwnerAndMode(RestoreContext& ctx, int fd, const FD& d,
-                                         const std::string& who) {
-  UniqueFd copy = ctx.takeFd(fd);
-  if (d.file().has_uid() && d.file().has_gid() &&
-      ::fchown(copy.get(), d.file().uid(), d.file().gid()) != 0)
-    failErrno("{}: cannot give the recreated deleted file owner {}:{}", who, d.file().uid(),
-              d.file().gid());
-  if (::fchmod(copy.get(), d.file().mode() & 07777) != 0)
-    failErrno("{}: cannot give the recreated deleted file mode {:o}", who, d.file().mode() & 07777);
 }
 
 int FileFdRestorer::open(FdInstaller& inst, const FD& d) {
@@ -85,18 +69,18 @@ int FileFdRestorer::open(FdInstaller& inst, const FD& d) {
       ctx.closeInProcess(both);
       return temp;
     }
-    case FD::DELETED_FILE: {
-      std::string dir = std::filesystem::path(d.path()).parent_path().string();
-      int tmp = ctx.openInProcess(dir, O_TMPFILE | O_RDWR,
-                                  static_cast<int>(d.file().mode() & 07777));
-      inst.fill(tmp, d.contents(), d);
-      restoreOwnerAndMode(ctx, tmp, d, inst.who(d));
-      temp = ctx.openInProcess(fmt::format("/proc/self/fd/{}", tmp),
-                               static_cast<int>(d.flags() & ~kNoCreate));
-      ctx.closeInProcess(tmp);
+    case FD::DELETED_FIFO:
+      // (cryo holds both ends of the FIFO it made: the open cannot block.)
+      temp = DeletedFileMaker::openFifo(ctx, d, static_cast<int>(d.flags() | O_NONBLOCK),
+                                        inst.who(d));
+      inst.setFlags(temp, d);
+      return temp;
+    case FD::DELETED_FILE:
+      temp = DeletedFileMaker::openFile(ctx, d.file(), d.path(),
+                                        static_cast<int>(d.flags() & ~kNoCreate), inst.who(d),
+                                        &d.contents());
       inst.seek(temp, d);
       return temp;
-    }
     default:
       temp = ctx.openInProcess(d.path(), static_cast<int>(d.flags() & ~kNoCreate));
       inst.seek(temp, d);

@@ -1,6 +1,6 @@
 // FileFdRestorer: descriptions reopened by path: regular files and directories at their
-// offset, character devices, FIFOs (with their buffered bytes) and deleted files recreated as
-// anonymous files (O_TMPFILE) refilled with their contents.
+// offset, character devices, FIFOs (with their buffered bytes), and files and FIFOs deleted
+// while open, made again (DeletedFileMaker) and reopened at their offset.
 #pragma once
 
 #include <string>
@@ -15,10 +15,6 @@ class FileFdRestorer : public FdRestorer {
   bool handles(img::FileDescription::Kind kind) const override;
   void validate(RestoreContext& ctx, const img::FileDescription& d) override;
   int open(FdInstaller& inst, const img::FileDescription& d) override;
-
- private:
-  static void restoreOwnerAndMode(RestoreContext& ctx, int fd, const img::FileDescription& d,
-                                  const std::string& who);
 };
 
 }  // namespace cryo

@@ -2,8 +2,10 @@
 // socketpair (each end received by the description that has it, in whichever process), a
 // socket whose peer was closed as a pair whose other end is closed, listening and bound
 // sockets bound again (a stale socket file at the path removed) and datagram sockets
-// connected again; receive queues refilled by sending from the peer (or from the socket that
-// sent each datagram), then options, peek offset and shutdown state.
+// connected again; connections that waited in a listener's backlog connected to it again in
+// their order; receive queues refilled by sending from the peer (or from the socket that sent
+// each datagram) with the files in flight attached, then options, peek offset and shutdown
+// state.
 #include "restore/fds/UnixSocketRestorer.h"
 
 #include <fcntl.h>
@@ -20,9 +22,11 @@
 #include <spdlog/spdlog.h>
 
 #include "common/Error.h"
+#include "common/FaultPoint.h"
 #include "common/SockDiag.h"
 #include "restore/RestoreContext.h"
 #include "restore/fds/FdInstaller.h"
+#include "restore/fds/FilesInFlight.h"
 #include "restore/fds/SocketOptions.h"
 
 namespace cryo {
@@ -62,8 +66,15 @@ socklen_t address(const std::string& name, sockaddr_un& sa, const std::string& w
 // connection that shows its listener's name).
 bool ownsName(const US& s) {
   if (s.name().empty()) return false;
-  return s.state() != US::CONNECTED || s.type() == SOCK_DGRAM;
+  return s.state() != US::CONNECTED || s.type() == SOCK_DGRAM || s.pending_on() != 0;
 }
+
+bool carries(const US& s) { return FilesInFlight::carried(s); }
+
+// Keys of TreeFiles this restorer adds: the closed peer of a socket whose refill waits; a
+// queue refilled by finish().
+std::string closedPeerKey(uint64_t ino) { return "unix-closed-peer:" + std::to_string(ino); }
+std::string refilledKey(uint64_t ino) { return "unix-refilled:" + std::to_string(ino); }
 
 void sendAll(int fd, const std::string& data, bool stream, const sockaddr_un* to,
              socklen_t toLen, const std::string& who) {
@@ -113,6 +124,7 @@ void UnixSocketRestorer::validate(RestoreContext& ctx, const FD& d) {
   std::string who = fmt::format("pid {}: {}", ctx.pid(), d.description());
   if (s.type() != SOCK_STREAM && s.type() != SOCK_DGRAM && s.type() != SOCK_SEQPACKET)
     fail("{}: UNIX socket of unknown type {} in the image", who, s.type());
+  files_.validate(ctx, s, who);
   if (!ownsName(s) || !isPath(s.name())) return;
   std::filesystem::path path = cryoPath(s);
   if (!std::filesystem::is_directory(path.parent_path()))
@@ -139,6 +151,15 @@ void UnixSocketRestorer::ensure(FdInstaller& inst, uint64_t ino) {
   if (tree.has(TreeFiles::socket(ino))) return;
   const US& s = find(ctx, ino);
   std::string who = fmt::format("pid {}: socket:[{}]", ctx.pid(), ino);
+  if (s.state() == US::CONNECTED && s.pending_on()) {
+    // Made with the other connections that waited in the same backlog, in their order.
+    ensure(inst, s.pending_on());
+    if (!tree.has(TreeFiles::socket(ino)))
+      fail("{}: its connection waited in the backlog of socket:[{}], which does not list it: "
+           "the image is corrupt",
+           who, s.pending_on());
+    return;
+  }
   if (s.state() == US::CONNECTED && s.peer_ino()) {
     const US& peer = find(ctx, s.peer_ino());
     if (peer.state() == US::CONNECTED && peer.peer_ino() == ino) {
@@ -154,8 +175,16 @@ void UnixSocketRestorer::ensure(FdInstaller& inst, uint64_t ino) {
   }
   // A socket of its own: made, bound, refilled; then a datagram socket is connected.
   create(inst, s, who);
+  if (s.state() == US::LISTENING) connectPending(inst, s, who);
+  if (deferred(ctx, s)) return;  // finish() refills, connects and settles it
   int fd = tree.get(TreeFiles::socket(ino));
   if (s.queue_size() > 0) refillByName(inst, fd, s, who);
+  connectAndSettle(inst, fd, s, who);
+}
+
+void UnixSocketRestorer::connectAndSettle(FdInstaller& inst, int fd, const US& s,
+                                          const std::string& who) {
+  RestoreContext& ctx = inst.context();
   if (s.state() == US::CONNECTED) {
     sockaddr_un sa{};
     socklen_t len = 0;
@@ -172,6 +201,43 @@ void UnixSocketRestorer::ensure(FdInstaller& inst, uint64_t ino) {
       failErrno("{}: cannot connect it again to {}", who, printable(target));
   }
   settle(fd, s, who);
+}
+
+void UnixSocketRestorer::connectPending(FdInstaller& inst, const US& s, const std::string& who) {
+  RestoreContext& ctx = inst.context();
+  TreeFiles& tree = ctx.treeFiles();
+  sockaddr_un sa{};
+  socklen_t len = address(cryoPath(s), sa, who);
+  for (uint64_t c : s.pending()) {
+    const US& cs = find(ctx, c);
+    std::string cwho = fmt::format("pid {}: socket:[{}]", ctx.pid(), c);
+    if (cs.state() != US::CONNECTED || cs.pending_on() != s.ino() || cs.type() != s.type() ||
+        tree.has(TreeFiles::socket(c)))
+      fail("{}: listed in the backlog of socket:[{}], which it did not connect to: the image "
+           "is corrupt",
+           cwho, s.ino());
+    // Non-blocking: a full backlog fails instead of waiting. Its own flags are set when a
+    // description of it is installed.
+    int fd = inst.high(static_cast<int>(
+        inst.sys(cwho + ": socket(AF_UNIX)", SYS_socket, AF_UNIX,
+                 static_cast<uint64_t>(cs.type()) | SOCK_CLOEXEC | SOCK_NONBLOCK)));
+    if (ownsName(cs)) bindInProcess(inst, fd, cs, cwho);
+    uint64_t addr = ctx.scratch().put(&sa, len);
+    // (Left unconnected, to prove restore --verify sees the backlog.)
+    if (!FaultPoint::skips("restore-pending-connections"))
+      inst.sys(fmt::format("{}: connect to {} (a connection not accepted yet)", cwho,
+                           printable(s.name())),
+               SYS_connect, static_cast<uint64_t>(fd), addr, len);
+    UniqueFd copy = ctx.takeFd(fd);
+    ctx.closeInProcess(fd);
+    if (cs.queue_size() > 0)
+      fail("{}: data is queued for a client whose connection was not accepted yet: the image "
+           "is corrupt",
+           cwho);
+    // Options after the connect: SO_PASSCRED set before it would give the client a name.
+    settle(copy.get(), cs, cwho);
+    tree.put(TreeFiles::socket(c), std::move(copy));
+  }
 }
 
 void UnixSocketRestorer::create(FdInstaller& inst, const US& s, const std::string& who) {
@@ -252,10 +318,14 @@ void UnixSocketRestorer::makePair(FdInstaller& inst, const US& a, const US* b) {
   // Options first: the sender's buffer size bounds what a refill may queue.
   SocketOptions::apply(ca.get(), a.options(), whoA);
   if (b) SocketOptions::apply(cb.get(), b->options(), whoB);
-  bool stream = a.type() == SOCK_STREAM;
-  for (const auto& m : a.queue()) sendAll(cb.get(), m.data(), stream, nullptr, 0, whoA);
-  if (b)
-    for (const auto& m : b->queue()) sendAll(ca.get(), m.data(), stream, nullptr, 0, whoB);
+  if (deferred(ctx, a)) {
+    // finish() refills both queues and settles both ends; a closed peer is kept until then.
+    ctx.treeFiles().put(TreeFiles::socket(a.ino()), std::move(ca));
+    ctx.treeFiles().put(b ? TreeFiles::socket(b->ino()) : closedPeerKey(a.ino()), std::move(cb));
+    return;
+  }
+  sendQueue(inst, cb.get(), a, whoA);
+  if (b) sendQueue(inst, ca.get(), *b, whoB);
   settle(ca.get(), a, whoA);
   if (b) settle(cb.get(), *b, whoB);
   ctx.treeFiles().put(TreeFiles::socket(a.ino()), std::move(ca));
@@ -292,8 +362,95 @@ void UnixSocketRestorer::refillByName(FdInstaller& inst, int fd, const US& s,
       }
       from = own.get();
     }
-    sendAll(from, m.data(), false, &to, toLen, who);
+    sendMessage(inst, from, m, false, &to, toLen, who);
   }
+}
+
+void UnixSocketRestorer::sendQueue(FdInstaller& inst, int from, const US& s,
+                                   const std::string& who) {
+  for (const auto& m : s.queue())
+    sendMessage(inst, from, m, s.type() == SOCK_STREAM, nullptr, 0, who);
+}
+
+void UnixSocketRestorer::sendMessage(FdInstaller& inst, int from, const img::SocketMessage& m,
+                                     bool stream, const sockaddr_un* to, unsigned toLen,
+                                     const std::string& who) {
+  // (Sent without its files, to prove restore --verify sees them.)
+  if (m.files_size() == 0 || FaultPoint::skips("restore-files-in-flight")) {
+    sendAll(from, m.data(), stream, to, toLen, who);
+    return;
+  }
+  size_t done = files_.send(inst, from, m, to, toLen, who);
+  if (done < m.data().size()) {
+    if (!stream)
+      fail("{}: cannot refill its receive queue: a message of {} bytes was cut", who,
+           m.data().size());
+    sendAll(from, m.data().substr(done), true, nullptr, 0, who);
+  }
+}
+
+const US* UnixSocketRestorer::pairOf(RestoreContext& ctx, const US& s) {
+  if (s.state() != US::CONNECTED || !s.peer_ino()) return nullptr;
+  const US& peer = find(ctx, s.peer_ino());
+  return peer.state() == US::CONNECTED && peer.peer_ino() == s.ino() ? &peer : nullptr;
+}
+
+bool UnixSocketRestorer::deferred(RestoreContext& ctx, const US& s) {
+  const US& own = find(ctx, s.ino());
+  if (carries(own)) return true;
+  const US* pair = pairOf(ctx, own);
+  return pair && carries(*pair);
+}
+
+void UnixSocketRestorer::finish(FdInstaller& inst) {
+  RestoreContext& ctx = inst.context();
+  index(ctx);
+  TreeFiles& tree = ctx.treeFiles();
+  const img::Tree& image = ctx.image().tree();
+  // The last process that restores fds of its own: every file in flight exists by then.
+  bool last = false;
+  for (const auto& p : image.processes())
+    if (!p.zombie() && !p.files_shared_with()) last = p.pid() == ctx.pid();
+  for (const auto& [ino, s] : byIno_) {
+    if (!carries(*s) || tree.has(refilledKey(ino))) continue;
+    const US* pair = pairOf(ctx, *s);
+    bool made = tree.has(TreeFiles::socket(ino)) &&
+                (!pair || tree.has(TreeFiles::socket(pair->ino())));
+    if (made && FilesInFlight::ready(ctx, *s) && (!pair || FilesInFlight::ready(ctx, *pair))) {
+      refillDeferred(inst, *s);
+    } else if (last) {
+      fail("pid {}: socket:[{}]: the files in flight in its queue could not be put back: the "
+           "image is corrupt",
+           ctx.pid(), ino);
+    }
+  }
+}
+
+void UnixSocketRestorer::refillDeferred(FdInstaller& inst, const US& s) {
+  RestoreContext& ctx = inst.context();
+  TreeFiles& tree = ctx.treeFiles();
+  std::string who = fmt::format("pid {}: socket:[{}]", ctx.pid(), s.ino());
+  int fd = tree.get(TreeFiles::socket(s.ino()));
+  tree.put(refilledKey(s.ino()), UniqueFd());
+  if (const US* pair = pairOf(ctx, s)) {
+    std::string whoPeer = fmt::format("pid {}: socket:[{}]", ctx.pid(), pair->ino());
+    int peer = tree.get(TreeFiles::socket(pair->ino()));
+    tree.put(refilledKey(pair->ino()), UniqueFd());
+    sendQueue(inst, peer, s, who);
+    sendQueue(inst, fd, *pair, whoPeer);
+    settle(fd, s, who);
+    settle(peer, *pair, whoPeer);
+    return;
+  }
+  if (s.state() == US::CONNECTED && s.peer_closed()) {
+    UniqueFd peer = tree.take(closedPeerKey(s.ino()));
+    if (!peer) fail("{}: its closed peer was not kept for its refill", who);
+    sendQueue(inst, peer.get(), s, who);
+    settle(fd, s, who);
+    return;  // the peer closes here, as it was
+  }
+  refillByName(inst, fd, s, who);
+  connectAndSettle(inst, fd, s, who);
 }
 
 void UnixSocketRestorer::settle(int fd, const US& s, const std::string& who) {
