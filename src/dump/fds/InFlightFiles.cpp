@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "common/Error.h"
+#include "dump/fds/PipeFdDumper.h"
 #include "common/FileIdentity.h"
 #include "common/ProcFs.h"
 #include "dump/DumpContext.h"
@@ -31,23 +32,6 @@ bool endsWith(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
-// The bytes buffered in the pipe of read end `src` (copied with tee, left in place).
-std::string bufferedBytes(int src, int pipeSize, const std::string& who) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) failErrno("pipe2");
-  UniqueFd r(p[0]), w(p[1]);
-  if (pipeSize > 0) ::fcntl(w.get(), F_SETPIPE_SZ, pipeSize);
-  ssize_t n = ::tee(src, w.get(), INT32_MAX, SPLICE_F_NONBLOCK);
-  if (n < 0 && errno != EAGAIN) failErrno("{}: cannot copy the bytes buffered in its pipe", who);
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t k = ::read(r.get(), buf, sizeof buf);
-    if (k <= 0) break;
-    out.append(buf, static_cast<size_t>(k));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -115,7 +99,7 @@ void InFlightFiles::describeAlone(DumpContext& ctx, const UniqueFd& file, const 
     uint32_t acc = d.flags() & O_ACCMODE;
     if ((acc == O_RDONLY || acc == O_RDWR) &&
         ctx.fdIndex().claimOnce(fmt::format("pipe:{}", st.st_ino)))
-      d.set_pipe_data(bufferedBytes(file.get(), size, who));
+      d.set_pipe_data(PipeFdDumper::teeBytes(file.get(), size, who));
     return;
   }
   refuse("only regular files, by path, and pipes are restored in flight alone");

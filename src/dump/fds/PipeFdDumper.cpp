@@ -19,14 +19,17 @@ bool PipeFdDumper::claims(const OpenFd& f) const { return f.link.rfind("pipe:[",
 
 std::string PipeFdDumper::bufferedBytes(DumpContext& ctx, int fd, int pipeSize) {
   UniqueFd src = ctx.takeFd(fd);
+  return teeBytes(src.get(), pipeSize, fmt::format("pid {}: fd {}", ctx.pid(), fd));
+}
+
+std::string PipeFdDumper::teeBytes(int src, int pipeSize, const std::string& who) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) failErrno("pipe2");
   UniqueFd r(p[0]), w(p[1]);
   if (pipeSize > 0) ::fcntl(w.get(), F_SETPIPE_SZ, pipeSize);
+  ssize_t n = ::tee(src, w.get(), INT32_MAX, SPLICE_F_NONBLOCK);
+  if (n < 0 && errno != EAGAIN) failErrno("{}: cannot copy the bytes buffered in its pipe", who);
   std::string out;
-  ssize_t n = ::tee(src.get(), w.get(), INT32_MAX, SPLICE_F_NONBLOCK);
-  if (n < 0 && errno != EAGAIN)
-    failErrno("pid {}: cannot copy the bytes buffered in fd {}", ctx.pid(), fd);
   char buf[65536];
   for (;;) {
     ssize_t k = ::read(r.get(), buf, sizeof buf);

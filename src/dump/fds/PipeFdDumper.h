@@ -20,6 +20,9 @@ class PipeFdDumper : public FdDumper {
   // The bytes buffered in the pipe (or FIFO) of the task's fd `fd`, read without consuming
   // them (tee into a pipe of cryo's own).
   static std::string bufferedBytes(DumpContext& ctx, int fd, int pipeSize);
+  // The bytes buffered in the pipe of read end `src` of cryo's (copied with tee, left in
+  // place); `who` names it in errors.
+  static std::string teeBytes(int src, int pipeSize, const std::string& who);
 };
 
 }  // namespace cryo
